@@ -1,0 +1,368 @@
+"""The architecture value type, :class:`Cell`, and normalisation of user input.
+
+A cell is a small directed acyclic graph whose vertices carry operations, the
+representation of NAS-Bench-101 (Ying et al., 2019): vertex 0 is the cell input,
+the last vertex its output, and the adjacency matrix is upper triangular (an
+edge ``i -> j`` only for ``i < j``), which makes every such graph acyclic.
+
+Everything that accepts architectures in skassess goes through :func:`as_cells`
+once, at its boundary, so every common spelling of a cell is understood
+everywhere: a :class:`Cell`, an ``(adjacency, ops)`` pair, a
+``{"matrix": ..., "ops": ...}`` dict (the NAS-Bench-101 and NASLib format), or
+any object with ``.matrix`` and ``.ops`` attributes (nasbench's ``ModelSpec``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Cell", "InvalidCellError", "as_cell", "as_cells", "cells_to_arrays"]
+
+
+class InvalidCellError(ValueError):
+    """Raised when a cell is malformed or outside a search space.
+
+    The message says what is wrong; where the cell came from a sequence, it
+    also names its position.
+    """
+
+
+class Cell:
+    """An immutable architecture: a DAG with one operation per vertex.
+
+    Parameters
+    ----------
+    matrix : array-like of shape (n_vertices, n_vertices)
+        Upper-triangular 0/1 adjacency matrix; ``matrix[i, j] == 1`` is an edge
+        from vertex ``i`` to vertex ``j``.
+    ops : sequence of str
+        One operation name per vertex, the first ``"input"`` and the last
+        ``"output"`` in the NAS-Bench spaces.
+
+    Notes
+    -----
+    Two cells are equal when their matrices and op lists are equal, which is
+    equality of *labelled* graphs. Two isomorphic cells with different vertex
+    orders are different values but share their space's canonical hash, see
+    :meth:`skassess.spaces.CellSpace.hash`.
+
+    The constructor checks the structure only (square 0/1 upper-triangular
+    matrix, one op per vertex); whether the cell belongs to a search space is
+    the space's business (:meth:`skassess.spaces.CellSpace.validate`).
+
+    Examples
+    --------
+    >>> from skassess import Cell
+    >>> cell = Cell([[0, 1, 1], [0, 0, 1], [0, 0, 0]],
+    ...             ["input", "conv3x3-bn-relu", "output"])
+    >>> cell.n_vertices, cell.n_edges
+    (3, 3)
+    >>> cell == Cell(cell.matrix, list(cell.ops))
+    True
+    """
+
+    __slots__ = ("_key", "_matrix", "_ops")
+
+    def __init__(self, matrix: Any, ops: Sequence[str]) -> None:
+        matrix = _check_matrix(matrix)
+        if isinstance(ops, str) or not isinstance(ops, Iterable):
+            raise InvalidCellError(
+                f"ops must be a sequence of operation names, got {type(ops).__name__}"
+            )
+        ops = tuple(ops)
+        if len(ops) != matrix.shape[0]:
+            raise InvalidCellError(
+                f"ops and matrix have different lengths: {len(ops)} ops for a "
+                f"{matrix.shape[0]}x{matrix.shape[0]} matrix"
+            )
+        for position, op in enumerate(ops):
+            if not isinstance(op, str):
+                raise InvalidCellError(
+                    f"op {position} is {op!r} of type {type(op).__name__}; names are "
+                    "strings (integer op ids need a space: as_cells(X, space=...))"
+                )
+        self._set(matrix, ops)
+
+    def _set(self, matrix: np.ndarray, ops: tuple[str, ...]) -> None:
+        matrix.flags.writeable = False
+        self._matrix = matrix
+        self._ops = ops
+        self._key = (matrix.shape[0], matrix.tobytes(), ops)
+
+    @classmethod
+    def _trusted(cls, matrix: np.ndarray, ops: tuple[str, ...]) -> Cell:
+        """Build a cell from already validated parts, without any check.
+
+        For loaders that create hundreds of thousands of cells from a table
+        whose structure they have verified as a whole; ``matrix`` must be a
+        square uint8 array that nobody else writes to.
+        """
+        cell = cls.__new__(cls)
+        cell._set(matrix, ops)
+        return cell
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """Read-only uint8 adjacency matrix of shape (n_vertices, n_vertices)."""
+        return self._matrix
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        """Operation names, one per vertex."""
+        return self._ops
+
+    @property
+    def n_vertices(self) -> int:
+        """Number of vertices, input and output included."""
+        return self._matrix.shape[0]
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges."""
+        return int(self._matrix.sum())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Cell):
+            return NotImplemented
+        return self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __repr__(self) -> str:
+        rows = ", ".join("[" + ", ".join(str(int(v)) for v in row) + "]" for row in self._matrix)
+        return f"Cell(matrix=[{rows}], ops={list(self._ops)!r})"
+
+    def __getstate__(self) -> tuple[np.ndarray, tuple[str, ...]]:
+        return (np.array(self._matrix), self._ops)
+
+    def __setstate__(self, state: tuple[np.ndarray, tuple[str, ...]]) -> None:
+        self._set(*state)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The cell as ``{"matrix": list of lists, "ops": list}``, JSON-ready."""
+        return {"matrix": self._matrix.tolist(), "ops": list(self._ops)}
+
+
+def _check_matrix(matrix: Any) -> np.ndarray:
+    try:
+        array = np.asarray(matrix)
+    except (TypeError, ValueError) as exc:
+        raise InvalidCellError(f"matrix is not an array: {exc}") from exc
+    if array.ndim != 2 or array.shape[0] != array.shape[1]:
+        raise InvalidCellError(f"matrix must be square, got shape {array.shape}")
+    if array.shape[0] < 2:
+        raise InvalidCellError(
+            f"a cell needs at least an input and an output vertex, got {array.shape[0]} vertex(es)"
+        )
+    if array.dtype == bool:
+        array = array.astype(np.uint8)
+    if not np.issubdtype(array.dtype, np.number):
+        raise InvalidCellError(f"matrix must be numeric 0/1, got dtype {array.dtype}")
+    if not np.isin(array, (0, 1)).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isin(array, (0, 1)))[0])
+        raise InvalidCellError(f"matrix entries must be 0 or 1, got {array[bad]!r} at {bad}")
+    lower = np.tril(array)
+    if lower.any():
+        i, j = (int(v) for v in np.argwhere(lower)[0])
+        what = "a self-loop" if i == j else "not upper-triangular (possible cycle)"
+        raise InvalidCellError(
+            f"matrix is {what}: edge {i} -> {j}; edges must go from a lower to a "
+            "higher vertex index"
+        )
+    return np.ascontiguousarray(array, dtype=np.uint8)
+
+
+def as_cell(item: Any, space: Any = None) -> Cell:
+    """Turn one cell in any accepted spelling into a :class:`Cell`.
+
+    Parameters
+    ----------
+    item : Cell, (matrix, ops) pair, {"matrix", "ops"} mapping or object with .matrix/.ops
+        The cell.
+    space : CellSpace, optional
+        Needed when ``ops`` are integer ids: they index ``space.op_names``.
+
+    Returns
+    -------
+    Cell
+
+    Examples
+    --------
+    >>> from skassess import as_cell
+    >>> as_cell(([[0, 1], [0, 0]], ["input", "output"])).n_vertices
+    2
+    """
+    if isinstance(item, Cell):
+        return item
+    if isinstance(item, Mapping):
+        try:
+            matrix, ops = item["matrix"], item["ops"]
+        except KeyError as exc:
+            raise InvalidCellError(
+                f"a cell given as a mapping needs keys 'matrix' and 'ops'; missing {exc}"
+            ) from None
+    elif hasattr(item, "matrix") and hasattr(item, "ops"):
+        matrix, ops = item.matrix, item.ops
+    elif isinstance(item, tuple | list) and len(item) == 2:
+        matrix, ops = item
+    else:
+        raise InvalidCellError(
+            f"cannot read a cell from {type(item).__name__}; expected a Cell, an "
+            "(adjacency, ops) pair, a {'matrix': ..., 'ops': ...} dict or an object "
+            "with .matrix and .ops"
+        )
+    return Cell(matrix, _op_names(ops, space))
+
+
+def _op_names(ops: Any, space: Any) -> Sequence[str]:
+    if isinstance(ops, np.ndarray):
+        ops = ops.tolist()
+    if isinstance(ops, str) or not isinstance(ops, Iterable):
+        return ops  # Cell() reports the error
+    ops = list(ops)
+    if not any(isinstance(op, int | np.integer) for op in ops):
+        return ops
+    if space is None:
+        raise InvalidCellError(
+            "ops are integer ids but no space was given to name them; "
+            "pass space=... (e.g. skassess.spaces.NASBench101())"
+        )
+    names = space.op_names
+    out = []
+    for position, op in enumerate(ops):
+        if isinstance(op, int | np.integer):
+            if not 0 <= op < len(names):
+                raise InvalidCellError(
+                    f"op {position} has id {op}, outside 0..{len(names) - 1} of "
+                    f"{type(space).__name__}.op_names"
+                )
+            op = names[op]
+        out.append(op)
+    return out
+
+
+def _looks_like_single_cell(X: Any) -> bool:
+    if isinstance(X, Cell | Mapping) or (hasattr(X, "matrix") and hasattr(X, "ops")):
+        return True
+    if isinstance(X, tuple | list) and len(X) == 2:
+        first, second = X
+        ops_like = isinstance(second, list | tuple | np.ndarray) and all(
+            isinstance(op, str | int | np.integer) for op in second
+        )
+        if not ops_like or isinstance(first, Cell | Mapping):
+            return False
+        try:
+            return np.asarray(first).ndim == 2
+        except ValueError:  # ragged: a sequence of cells, not a matrix
+            return False
+    return False
+
+
+def as_cells(X: Any, space: Any = None) -> list[Cell]:
+    """Normalise a sequence of cells, in any accepted spelling, to a list of :class:`Cell`.
+
+    Parameters
+    ----------
+    X : sequence
+        The cells; each item a :class:`Cell`, an ``(adjacency, ops)`` pair, a
+        ``{"matrix": ..., "ops": ...}`` mapping or an object with ``.matrix``
+        and ``.ops``. Items may mix spellings.
+    space : CellSpace, optional
+        Names integer op ids. When given, every cell is also validated against
+        it (:meth:`~skassess.spaces.CellSpace.validate`).
+
+    Returns
+    -------
+    list of Cell
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is a single cell rather than a sequence of cells, or not a
+        sequence at all.
+    InvalidCellError
+        If an item is not a valid cell; the message names its position.
+
+    Examples
+    --------
+    >>> from skassess import as_cells
+    >>> pair = ([[0, 1], [0, 0]], ["input", "output"])
+    >>> len(as_cells([pair, {"matrix": pair[0], "ops": pair[1]}]))
+    2
+    >>> as_cells(pair)
+    Traceback (most recent call last):
+    ...
+    TypeError: expected a sequence of cells, got a single cell; wrap it in a list: [cell]
+    """
+    if _looks_like_single_cell(X):
+        raise TypeError(
+            "expected a sequence of cells, got a single cell; wrap it in a list: [cell]"
+        )
+    if isinstance(X, str | bytes) or not isinstance(X, Iterable):
+        raise TypeError(f"expected a sequence of cells, got {type(X).__name__}")
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        raise TypeError(
+            f"expected a sequence of cells, got a numeric array of shape {X.shape}; "
+            "numeric features go to tabular estimators, cells to cell estimators"
+        )
+    cells = []
+    for position, item in enumerate(X):
+        try:
+            cell = as_cell(item, space)
+            if space is not None:
+                space.validate(cell)
+        except InvalidCellError as exc:
+            raise InvalidCellError(f"cell {position}: {exc}") from None
+        cells.append(cell)
+    return cells
+
+
+def cells_to_arrays(
+    cells: Sequence[Cell], op_names: Sequence[str], max_vertices: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pack cells into padded arrays for vectorised and batched computation.
+
+    Parameters
+    ----------
+    cells : sequence of Cell
+    op_names : sequence of str
+        Vocabulary of operation names; a cell's op is stored as its index here.
+    max_vertices : int, optional
+        Padded size; defaults to the largest cell.
+
+    Returns
+    -------
+    adjacency : ndarray of shape (n_cells, max_vertices, max_vertices), uint8
+        Each cell's matrix in the top-left corner, zeros elsewhere.
+    ops : ndarray of shape (n_cells, max_vertices), int16
+        Op ids, -1 for padding vertices.
+
+    Raises
+    ------
+    InvalidCellError
+        If a cell has more than ``max_vertices`` vertices or an op not in
+        ``op_names``.
+    """
+    index = {name: i for i, name in enumerate(op_names)}
+    if max_vertices is None:
+        max_vertices = max((cell.n_vertices for cell in cells), default=2)
+    adjacency = np.zeros((len(cells), max_vertices, max_vertices), dtype=np.uint8)
+    ops = np.full((len(cells), max_vertices), -1, dtype=np.int16)
+    for position, cell in enumerate(cells):
+        n = cell.n_vertices
+        if n > max_vertices:
+            raise InvalidCellError(
+                f"cell {position} has {n} vertices, more than max_vertices={max_vertices}"
+            )
+        adjacency[position, :n, :n] = cell.matrix
+        try:
+            ops[position, :n] = [index[op] for op in cell.ops]
+        except KeyError as exc:
+            raise InvalidCellError(
+                f"cell {position} has op {exc.args[0]!r}, not in {list(op_names)}"
+            ) from None
+    return adjacency, ops

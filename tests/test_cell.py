@@ -1,0 +1,85 @@
+import pickle
+
+import numpy as np
+import pytest
+
+from skassess import Cell, InvalidCellError, as_cell, as_cells
+
+OPS3 = ["input", "conv3x3-bn-relu", "output"]
+M3 = [[0, 1, 1], [0, 0, 1], [0, 0, 0]]
+
+
+class FakeModelSpec:
+    def __init__(self, matrix, ops):
+        self.matrix = np.asarray(matrix)
+        self.ops = ops
+
+
+def test_value_semantics_and_immutability():
+    a, b = Cell(M3, OPS3), Cell(np.array(M3), tuple(OPS3))
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    assert a != Cell([[0, 1, 0], [0, 0, 1], [0, 0, 0]], OPS3)
+    with pytest.raises(ValueError):
+        a.matrix[0, 1] = 0
+    assert pickle.loads(pickle.dumps(a)) == a
+    assert a.n_vertices == 3 and a.n_edges == 3
+
+
+def test_as_cells_accepts_every_spelling():
+    spellings = [
+        Cell(M3, OPS3),
+        (M3, OPS3),
+        {"matrix": M3, "ops": OPS3},
+        FakeModelSpec(M3, OPS3),
+    ]
+    cells = as_cells(spellings)
+    assert all(c == cells[0] for c in cells)
+
+
+class _Space:
+    op_names = ("input", "conv1x1-bn-relu", "conv3x3-bn-relu", "maxpool3x3", "output")
+
+    def validate(self, cell):
+        return cell
+
+
+def test_integer_ops_need_a_space():
+    with pytest.raises(InvalidCellError, match="space"):
+        as_cell((M3, [0, 2, 4]))
+    assert as_cell((M3, [0, 2, 4]), space=_Space()).ops == tuple(OPS3)
+    with pytest.raises(InvalidCellError, match="id 9"):
+        as_cell((M3, [0, 9, 4]), space=_Space())
+
+
+@pytest.mark.parametrize(
+    "single",
+    [(M3, OPS3), {"matrix": M3, "ops": OPS3}, Cell(M3, OPS3), FakeModelSpec(M3, OPS3)],
+)
+def test_single_cell_is_rejected(single):
+    with pytest.raises(TypeError, match="single cell"):
+        as_cells(single)
+
+
+@pytest.mark.parametrize(
+    "matrix, ops, message",
+    [
+        ([[0, 1], [0, 0], [0, 0]], ["input", "output"], "square"),
+        ([[0, 1], [1, 0]], ["input", "output"], "upper-triangular"),
+        ([[1, 1], [0, 0]], ["input", "output"], "self-loop"),
+        ([[0, 2], [0, 0]], ["input", "output"], "0 or 1"),
+        (M3, ["input", "output"], "different lengths"),
+        ([[0]], ["input"], "at least"),
+    ],
+)
+def test_structural_errors_are_precise(matrix, ops, message):
+    with pytest.raises(InvalidCellError, match=message):
+        Cell(matrix, ops)
+    with pytest.raises(InvalidCellError, match="cell 1"):
+        as_cells([(M3, OPS3), (matrix, ops)])
+
+
+def test_not_a_sequence():
+    with pytest.raises(TypeError):
+        as_cells(3)
+    with pytest.raises(TypeError, match="numeric array"):
+        as_cells(np.zeros((4, 3)))
