@@ -32,7 +32,8 @@ demo: $(VENV)/.installed
 	$(BIN)/skassess demo
 
 test: $(VENV)/.installed
-	$(BIN)/ruff check skassess tests benchmarks docs
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 -q
 
 docs: $(VENV)/.installed
