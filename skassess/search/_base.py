@@ -66,6 +66,7 @@ class _Oracle:
         if not self.searchable.any():
             raise ValueError(f"the metric {self.metric!r} is NaN for every architecture")
         self.queried = np.zeros(len(self.values), dtype=bool)
+        self._n_left_in_space = int(np.count_nonzero(self.searchable))
         self.callback = callback
         self.result = SearchResult(
             method=method,
@@ -84,8 +85,7 @@ class _Oracle:
     @property
     def remaining(self) -> int:
         """Trainings left: the budget minus those paid, or fewer if the space runs out."""
-        left_in_space = int(np.count_nonzero(self.searchable & ~self.queried))
-        return max(0, min(self.result.budget - self.n_queries, left_in_space))
+        return max(0, min(self.result.budget - self.n_queries, self._n_left_in_space))
 
     @property
     def done(self) -> bool:
@@ -126,6 +126,7 @@ class _Oracle:
         if self.done:
             raise RuntimeError("the search budget is spent")  # a bug of the strategy
         self.queried[index] = True
+        self._n_left_in_space -= 1
         record = Query(
             step=self.n_queries,
             index=index,

@@ -46,7 +46,7 @@ class RegularizedEvolution(BaseSearch):
     before (mutation found it again) is looked up for free and still enters
     the population, the convention of NAS-Bench-101 (Ying et al., 2019).
     So that a converged population cannot cycle forever without training,
-    after ``100 * population_size`` consecutive free look-ups the child is
+    after ``10 * population_size`` consecutive free look-ups the child is
     replaced by a random untrained architecture.
 
     Examples
@@ -83,7 +83,7 @@ class RegularizedEvolution(BaseSearch):
         rng = check_random_state(self.random_state)
         first = rng.permutation(oracle.unqueried())[: min(self.population_size, oracle.remaining)]
         population = deque((int(index), oracle.query(index)) for index in first)
-        max_free = 100 * self.population_size
+        max_free = 10 * self.population_size
         n_free = 0
         while not oracle.done:
             contestants = rng.choice(
