@@ -1,0 +1,307 @@
+"""The :class:`Benchmark` type: a table of architectures and their measured performance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from skassess._cell import Cell, InvalidCellError, as_cells
+from skassess.datasets._runs import RunTable
+
+__all__ = ["Benchmark", "UnknownCellError"]
+
+
+class UnknownCellError(KeyError):
+    """A queried cell is not in the benchmark (or not even in its search space).
+
+    A :class:`KeyError`, as for a missing key of a mapping; the message names
+    the position of the cell in the query and why it was not found.
+    """
+
+    def __str__(self) -> str:
+        # KeyError shows the repr of its argument; a sentence reads better.
+        return str(self.args[0]) if self.args else ""
+
+
+class Benchmark:
+    """A tabular NAS benchmark: architectures and what training them measured.
+
+    Returned by the loaders (:func:`load_nasbench101`, :func:`load_nasbench201`,
+    :func:`load_nasbench_graph`); rarely built by hand.
+
+    Parameters
+    ----------
+    name : str
+        Human-readable name, e.g. ``"NAS-Bench-101"``.
+    space : CellSpace
+        The search space of the cells (:mod:`skassess.spaces`); it validates
+        and hashes queried cells.
+    cells : sequence of Cell
+        The architectures. They are trusted as given: loaders validate them.
+    metrics : mapping of str to array-like of shape (n_cells,)
+        Measured values aligned with ``cells``; NaN where unknown.
+    target : str
+        The default metric, a key of ``metrics``.
+    hashes : array-like of str, optional
+        Canonical hashes of the cells (``space.hash_many(cells)``) when the
+        loader knows them already; otherwise computed on first use.
+    runs : RunTable, optional
+        Per-run and per-epoch-budget values, where the source keeps them.
+    info : mapping of str to array-like of shape (n_cells,), optional
+        Other per-cell data that are not measurements, such as an official
+        index or architecture string.
+
+    Attributes
+    ----------
+    name, space, cells, metrics, target, runs, info
+        As given; metric and info arrays are read-only.
+
+    Notes
+    -----
+    :meth:`query` finds cells by their canonical hash, so any spelling and any
+    isomorphic vertex order of a cell finds the same row. Where a benchmark
+    lists several isomorphic cells as separate entries (NAS-Bench-201 does,
+    each with its own training results), a query returns the entry whose
+    labelled cell equals the queried one, and otherwise the first entry in
+    benchmark order.
+
+    Examples
+    --------
+    >>> from skassess import Cell
+    >>> from skassess.datasets import Benchmark
+    >>> cells = [Cell([[0, 1], [0, 0]], ["input", "output"])]
+    >>> bench = Benchmark("toy", None, cells, {"accuracy": [0.5]}, "accuracy",
+    ...                   hashes=["a"])
+    >>> bench
+    Benchmark('toy', n_cells=1, target='accuracy', metrics=['accuracy'])
+    >>> bench.y
+    array([0.5])
+    """
+
+    def __init__(
+        self,
+        name: str,
+        space: Any,
+        cells: Sequence[Cell],
+        metrics: Mapping[str, Any],
+        target: str,
+        *,
+        hashes: Any = None,
+        runs: RunTable | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.name = str(name)
+        self.space = space
+        self.cells = list(cells)
+        n_cells = len(self.cells)
+        self.metrics = {
+            str(key): _aligned(value, f"metric {key!r}", n_cells, np.float64)
+            for key, value in metrics.items()
+        }
+        if target not in self.metrics:
+            raise ValueError(f"target {target!r} is not a metric; metrics are {list(self.metrics)}")
+        self.target = str(target)
+        if runs is not None and len(runs.values) != n_cells:
+            raise ValueError(f"runs has {len(runs.values)} rows for {n_cells} cells")
+        self.runs = runs
+        self.info = {
+            str(key): _aligned(value, f"info {key!r}", n_cells, None)
+            for key, value in (info or {}).items()
+        }
+        self._hashes = None if hashes is None else _aligned(hashes, "hashes", n_cells, str)
+        self._index: dict[str, int] | None = None
+        self._exact: dict[Cell, int] | None = None
+
+    # -- basic access ----------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    @property
+    def y(self) -> np.ndarray:
+        """Values of the default metric, ``metrics[target]`` (read-only)."""
+        return self.metrics[self.target]
+
+    @property
+    def hashes(self) -> np.ndarray:
+        """Canonical hash of every cell, ``space.hash_many(cells)``, as strings."""
+        if self._hashes is None:
+            hashes = np.asarray(self.space.hash_many(self.cells)).astype(str)
+            self._hashes = _aligned(hashes, "hashes", len(self), str)
+        return self._hashes
+
+    def __repr__(self) -> str:
+        text = (
+            f"Benchmark({self.name!r}, n_cells={len(self)}, target={self.target!r}, "
+            f"metrics={list(self.metrics)}"
+        )
+        if self.runs is not None:
+            text += f", runs={self.runs!r}"
+        return text + ")"
+
+    # -- look-up ---------------------------------------------------------------
+
+    def locate(self, cells: Any) -> np.ndarray:
+        """Row of each queried cell in this benchmark.
+
+        Parameters
+        ----------
+        cells : sequence of cells
+            Any spelling :func:`skassess.as_cells` accepts, in any vertex order.
+
+        Returns
+        -------
+        ndarray of int, shape (n_queried,)
+
+        Raises
+        ------
+        UnknownCellError
+            A :class:`KeyError`, for a cell that is not in the benchmark or not
+            a valid cell of its space; the message names the first such cell
+            and its position.
+        TypeError
+            If ``cells`` is a single cell rather than a sequence of cells.
+        """
+        try:
+            cells = as_cells(cells, space=self.space)
+        except InvalidCellError as exc:
+            raise UnknownCellError(f"{exc}; it cannot be in {self.name}") from None
+        if self._index is None:
+            self._build_index()
+        exact = self._exact or {}
+        rows = np.empty(len(cells), dtype=np.intp)
+        pending = []
+        for position, cell in enumerate(cells):
+            row = exact.get(cell)
+            if row is None:
+                pending.append(position)
+            else:
+                rows[position] = row
+        if pending:
+            hashes = self.space.hash_many([cells[p] for p in pending])
+            for position, key in zip(pending, np.asarray(hashes).astype(str).tolist(), strict=True):
+                row = self._index.get(key)
+                if row is None:
+                    raise UnknownCellError(
+                        f"cell {position} is not in {self.name} (canonical hash {key}): "
+                        f"{cells[position]!r}"
+                    )
+                rows[position] = row
+        return rows
+
+    def query(self, cells: Any, metric: str | None = None) -> np.ndarray:
+        """Look up a metric of some cells.
+
+        Parameters
+        ----------
+        cells : sequence of cells
+            Any spelling :func:`skassess.as_cells` accepts, in any vertex order.
+        metric : str, optional
+            A key of :attr:`metrics`; defaults to :attr:`target`.
+
+        Returns
+        -------
+        ndarray of shape (n_queried,)
+
+        Raises
+        ------
+        UnknownCellError
+            A :class:`KeyError`, for a cell not in the benchmark.
+        KeyError
+            For an unknown metric.
+        """
+        values = self._metric(metric)
+        return values[self.locate(cells)]
+
+    def _metric(self, metric: str | None) -> np.ndarray:
+        name = self.target if metric is None else metric
+        try:
+            return self.metrics[name]
+        except KeyError:
+            raise KeyError(
+                f"{self.name} has no metric {name!r}; metrics are {list(self.metrics)}"
+            ) from None
+
+    def _build_index(self) -> None:
+        hashes = self.hashes.tolist()
+        n_cells = len(hashes)
+        # dict() keeps the last value of a repeated key: feed rows backwards so
+        # that the first entry of a group of isomorphic cells wins.
+        self._index = dict(zip(reversed(hashes), range(n_cells - 1, -1, -1), strict=True))
+        if len(self._index) < n_cells:
+            self._exact = dict(zip(reversed(self.cells), range(n_cells - 1, -1, -1), strict=True))
+
+    # -- subsets ---------------------------------------------------------------
+
+    def subset(self, indices: Any) -> Benchmark:
+        """A benchmark of some of the cells, in the order given.
+
+        Parameters
+        ----------
+        indices : array-like of int, or boolean mask of shape (n_cells,)
+
+        Returns
+        -------
+        Benchmark
+        """
+        rows = _as_rows(indices, len(self))
+        return Benchmark(
+            self.name,
+            self.space,
+            [self.cells[row] for row in rows.tolist()],
+            {key: value[rows] for key, value in self.metrics.items()},
+            self.target,
+            hashes=None if self._hashes is None else self._hashes[rows],
+            runs=None if self.runs is None else self.runs.take(rows),
+            info={key: value[rows] for key, value in self.info.items()},
+        )
+
+    def sample(self, n: int, random_state: Any = None) -> Benchmark:
+        """A uniformly random subset of ``n`` distinct cells, in random order.
+
+        Parameters
+        ----------
+        n : int
+            Number of cells, at most ``len(self)``.
+        random_state : int, RandomState instance or None, default=None
+            Controls the draw; pass an int for reproducible output.
+
+        Returns
+        -------
+        Benchmark
+        """
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 0 <= n <= len(self):
+            raise ValueError(f"n must be an integer in [0, {len(self)}], got {n!r}")
+        rng = check_random_state(random_state)
+        return self.subset(rng.choice(len(self), size=int(n), replace=False))
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_index"] = state["_exact"] = None  # rebuilt on demand
+        return state
+
+
+def _aligned(values: Any, what: str, n_cells: int, dtype: Any) -> np.ndarray:
+    array = np.array(values, dtype=dtype, copy=True)
+    if array.ndim != 1 or len(array) != n_cells:
+        raise ValueError(f"{what} must have shape ({n_cells},), got {array.shape}")
+    array.flags.writeable = False
+    return array
+
+
+def _as_rows(indices: Any, n_cells: int) -> np.ndarray:
+    rows = np.asarray(indices)
+    if rows.dtype == bool:
+        if rows.shape != (n_cells,):
+            raise IndexError(f"a boolean mask must have shape ({n_cells},), got {rows.shape}")
+        return np.flatnonzero(rows)
+    if rows.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    if rows.ndim != 1 or not np.issubdtype(rows.dtype, np.integer):
+        raise IndexError(f"indices must be a 1-d array of integers or a boolean mask, got {rows!r}")
+    if rows.min() < -n_cells or rows.max() >= n_cells:
+        raise IndexError(f"indices out of range for a benchmark of {n_cells} cells")
+    return rows.astype(np.intp) % n_cells

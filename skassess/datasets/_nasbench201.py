@@ -1,0 +1,81 @@
+"""NAS-Bench-201 (Dong & Yang, ICLR 2020): 15,625 cells on three image data sets."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from skassess.datasets._benchmark import Benchmark
+from skassess.datasets._home import find_data_file
+
+__all__ = ["load_nasbench201"]
+
+NAME = "NAS-Bench-201"
+FILE_NAMES = ("nasbench201.npz",)
+WHERE_TO_GET = (
+    "skassess reads a table of the NAS-Bench-201 v1_1 results (arrays index, arch_str "
+    "and one float array per metric); see https://github.com/D-X-Y/NAS-Bench-201 for "
+    "the release."
+)
+TARGET = "cifar10_valid_val"
+_NOT_METRICS = ("index", "arch_str", "ops", "op_names")
+
+
+def load_nasbench201(path: str | os.PathLike | None = None) -> Benchmark:
+    """Load NAS-Bench-201 as a :class:`Benchmark`.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        A ``.npz`` table with the arrays ``index`` (official index),
+        ``arch_str`` (official architecture string) and one float array per
+        metric. By default ``nasbench201.npz`` in :func:`get_data_home`.
+
+    Returns
+    -------
+    Benchmark
+        Cells in the order of the table (official index order for the shared
+        file), built from the architecture strings with
+        :meth:`skassess.spaces.NASBench201.cell_from_arch_str`. Metrics: every
+        one-dimensional float array of the file under its own name, e.g.
+        ``cifar10_valid_val``, ``cifar100_test``, ``imagenet16_test`` (accuracy
+        in percent, 200 epochs, mean over seeds) and the ``*_12ep`` variants.
+        Target ``"cifar10_valid_val"``. ``info["index"]`` and
+        ``info["arch_str"]`` keep the official index and string.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist, saying where it looked.
+    ValueError
+        If the table lacks ``arch_str`` or a string is not a NAS-Bench-201 cell
+        (naming its row).
+    """
+    from skassess.spaces import NASBench201
+
+    path = find_data_file(path, FILE_NAMES, NAME, WHERE_TO_GET)
+    space = NASBench201()
+    with np.load(path, allow_pickle=False) as data:
+        if "arch_str" not in data.files:
+            raise ValueError(f"{path} has no 'arch_str' array; is it a NAS-Bench-201 table?")
+        arch_strings = data["arch_str"].astype(str)
+        n_cells = len(arch_strings)
+        metrics = {
+            key: data[key]
+            for key in data.files
+            if key not in _NOT_METRICS
+            and data[key].shape == (n_cells,)
+            and np.issubdtype(data[key].dtype, np.floating)
+        }
+        index = data["index"] if "index" in data.files else np.arange(n_cells)
+    if TARGET not in metrics:
+        raise ValueError(f"{path} has no {TARGET!r} array; it has {sorted(metrics)}")
+    cells = []
+    for row, arch_str in enumerate(arch_strings.tolist()):
+        try:
+            cells.append(space.cell_from_arch_str(arch_str))
+        except ValueError as exc:
+            raise ValueError(f"{path}: row {row}: {exc}") from None
+    info = {"index": index, "arch_str": arch_strings}
+    return Benchmark(NAME, space, cells, metrics, TARGET, info=info)
