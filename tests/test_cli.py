@@ -1,0 +1,273 @@
+"""End-to-end tests of the ``skassess`` command, run as ``python -m skassess`` in a subprocess."""
+
+import csv
+import importlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def skassess(*args, cwd=None, timeout=120):
+    env = dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+    return subprocess.run(
+        [sys.executable, "-m", "skassess", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+    )
+
+
+def needs(module, *names):
+    """Skip when a dependency of the command (another part of skassess) is not there yet."""
+    try:
+        imported = importlib.import_module(module)
+    except ImportError as exc:
+        pytest.skip(f"{module} is not available: {exc}")
+    for name in names:
+        try:
+            getattr(imported, name)
+        except (AttributeError, ImportError) as exc:
+            pytest.skip(f"{module}.{name} is not available: {exc}")
+
+
+def assert_png(path):
+    assert path.is_file(), f"{path} was not written"
+    data = path.read_bytes()
+    assert data.startswith(PNG_SIGNATURE) and len(data) > 2000
+
+
+def assert_clean_failure(completed, status=None):
+    assert completed.returncode != 0
+    if status is not None:
+        assert completed.returncode == status
+    assert "Traceback" not in completed.stderr
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got: {completed.stderr!r}"
+    assert lines[0].startswith("skassess")
+    return lines[0]
+
+
+# -- help and start-up --------------------------------------------------------------------
+
+
+def test_help_lists_the_commands():
+    completed = skassess("--help")
+    assert completed.returncode == 0
+    for command in ("demo", "evaluate", "search", "convert"):
+        assert command in completed.stdout
+    assert "examples:" in completed.stdout
+
+
+@pytest.mark.parametrize("command", ["demo", "evaluate", "search", "convert"])
+def test_each_command_has_help_with_examples(command):
+    completed = skassess(command, "--help")
+    assert completed.returncode == 0
+    assert f"usage: skassess {command}" in completed.stdout
+    assert "example" in completed.stdout
+
+
+def test_help_imports_no_heavy_module():
+    code = (
+        "import sys, skassess.cli as cli\n"
+        "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'matplotlib', 'numpy', 'sklearn') if m in sys.modules))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert completed.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_version():
+    completed = skassess("--version")
+    assert completed.returncode == 0
+    assert completed.stdout.startswith("skassess ")
+
+
+# -- bad arguments: one line on stderr, non-zero status, no traceback -----------------------
+
+
+@pytest.mark.parametrize(
+    "args, status, words",
+    [
+        (["frobnicate"], 2, "invalid choice"),
+        (["search", "--budget", "0"], 2, "--budget"),
+        (["search", "--budget", "ten"], 2, "--budget"),
+        (["search", "--benchmark", "nasbench999"], 2, "unknown benchmark"),
+        (["search", "--benchmark", "nasbench201:cora"], 2, "nasbench201"),
+        (["search", "--method", "annealing"], 2, "--method"),
+        (["search", "--seed", "-4"], 2, "seed"),
+        (["evaluate", "--predictors", "oracle"], 2, "unknown predictor"),
+        (["evaluate", "--labeled"], 2, "--labeled"),
+        (["demo", "--labeled", "-1"], 2, "--labeled"),
+        (["demo", "--unknown-option"], 2, "unrecognized"),
+        (["convert"], 2, "TFRECORD"),
+        (["convert", "/no/such/file.tfrecord"], 1, "does not exist"),
+        (["search", "-b", "nasbench201", "--data", "/no/such/folder"], 1, "no such file"),
+    ],
+)
+def test_bad_arguments_fail_cleanly(args, status, words):
+    line = assert_clean_failure(skassess(*args), status)
+    assert words in line
+
+
+def test_data_folder_without_the_file_fails_cleanly(tmp_path):
+    line = assert_clean_failure(skassess("search", "-b", "nasbench201", "--data", tmp_path), 1)
+    assert "nasbench201.npz" in line
+
+
+def test_corrupt_data_file_fails_cleanly(tmp_path):
+    needs("skassess.datasets", "load_nasbench201")
+    needs("skassess.spaces", "NASBench201")
+    bad = tmp_path / "nasbench201.npz"
+    bad.write_bytes(b"this is not a zip file")
+    assert_clean_failure(skassess("search", "-b", "nasbench201", "--data", bad), 1)
+
+
+def test_corrupt_tfrecord_fails_cleanly(tmp_path):
+    needs("skassess.datasets", "convert_nasbench101")
+    bad = tmp_path / "broken.tfrecord"
+    bad.write_bytes(b"\x01\x02\x03 certainly not a TFRecord frame" * 10)
+    assert_clean_failure(skassess("convert", bad, "-o", tmp_path / "out.npz"), 1)
+    assert not (tmp_path / "out.npz").exists()
+
+
+# -- search ---------------------------------------------------------------------------------
+
+
+def read_log(folder):
+    with open(folder / "search.csv", newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+@pytest.mark.parametrize(
+    "method_args",
+    [
+        ["--method", "random"],
+        ["--method", "evolution", "--population-size", "10", "--sample-size", "3"],
+    ],
+)
+def test_search_writes_log_and_curve_and_is_reproducible(method_args, nb201_path, tmp_path):
+    needs("skassess.datasets", "load_nasbench201")
+    needs("skassess.spaces", "NASBench201")
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        completed = skassess(
+            "search", "-b", "nasbench201", "--data", nb201_path, *method_args,
+            "--budget", 40, "--seed", 3, "--output-dir", out, "--quiet",
+        )  # fmt: skip
+        assert completed.returncode == 0, completed.stderr
+        assert completed.stderr == "", "--quiet shows no progress bar"
+        assert str(out / "search.csv") in completed.stdout
+        rows = read_log(out)
+        assert len(rows) == 40
+        assert len({row["index"] for row in rows}) == 40
+        best = [float(row["best_so_far"]) for row in rows]
+        assert best == sorted(best)
+        assert_png(out / "search.png")
+        log = json.loads((out / "search.json").read_text())
+        assert log["n_queries"] == 40 and log["best_so_far"] == best
+        runs.append([row["index"] for row in rows])
+    assert runs[0] == runs[1]
+
+
+def test_guided_search_with_a_forest(nb201_path, tmp_path):
+    needs("skassess.datasets", "load_nasbench201")
+    needs("skassess.spaces", "NASBench201")
+    needs("skassess.encoders", "AdjacencyOpsEncoder")
+    completed = skassess(
+        "search", "-b", "nasbench201", "--data", nb201_path, "--method", "guided",
+        "--predictor", "random-forest", "--budget", 30, "--initial-size", 10,
+        "--batch-size", 10, "--pool-size", 300, "--output-dir", tmp_path,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert "best found" in completed.stdout
+    assert len(read_log(tmp_path)) == 30
+
+
+def test_search_unknown_metric_fails_cleanly(nb201_path):
+    needs("skassess.datasets", "load_nasbench201")
+    needs("skassess.spaces", "NASBench201")
+    completed = skassess("search", "-b", "nasbench201", "--data", nb201_path, "--metric", "nope")
+    assert "no such metric" in assert_clean_failure(completed, 1)
+
+
+# -- convert --------------------------------------------------------------------------------
+
+
+def test_convert_a_small_tfrecord(tmp_path):
+    needs("skassess.datasets", "convert_nasbench101", "load_nasbench101")
+    needs("skassess.spaces", "NASBench101")
+    from skassess.datasets.nasbench101_tfrecord import make_record, write_records
+    from skassess.spaces import NASBench101
+
+    cells = NASBench101().sample(5, random_state=0)
+    records = [
+        make_record(cell, 108, [100.0, 0.99, 0.9, 0.8 + i / 100]) for i, cell in enumerate(cells)
+    ]
+    source = tmp_path / "tiny.tfrecord"
+    write_records(source, records)
+    completed = skassess("convert", source, "--quiet")
+    assert completed.returncode == 0, completed.stderr
+    output = tmp_path / "tiny.npz"
+    assert str(output) in completed.stdout
+    from skassess.datasets import load_nasbench101
+
+    benchmark = load_nasbench101(output)
+    assert len(benchmark) == 5
+    order = [benchmark.cells.index(cell) for cell in cells]
+    np.testing.assert_allclose(benchmark.y[order], [0.8, 0.81, 0.82, 0.83, 0.84])
+
+
+# -- demo and evaluate (reduced settings) ---------------------------------------------------
+
+
+def test_demo_reduced(tmp_path):
+    needs("skassess.datasets", "load_nasbench_graph")
+    needs("skassess.spaces", "NASBenchGraph")
+    needs("skassess.assessor", "SemiSupervisedAssessor")
+    needs("skassess.metrics", "kendall_tau")
+    completed = skassess(
+        "demo", "--pool-size", 400, "--labeled", 40, "--max-iter", 3,
+        "--output-dir", tmp_path, "--quiet",
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert "Kendall tau" in completed.stdout and "random forest" in completed.stdout
+    assert "Top 10" in completed.stdout
+    assert_png(tmp_path / "demo_scatter.png")
+    summary = json.loads((tmp_path / "demo.json").read_text())
+    assert len(summary["top10"]) == 10
+    assert -1 <= summary["kendall_tau"]["assessor"] <= 1
+
+
+def test_demo_rejects_more_labels_than_architectures(tmp_path):
+    needs("skassess.datasets", "load_nasbench_graph")
+    needs("skassess.spaces", "NASBenchGraph")
+    completed = skassess("demo", "--pool-size", 50, "--labeled", 50, "--output-dir", tmp_path)
+    assert "--labeled 50" in assert_clean_failure(completed, 1)
+
+
+def test_evaluate_reduced(nb201_path, tmp_path):
+    needs("skassess.datasets", "load_nasbench201")
+    needs("skassess.spaces", "NASBench201")
+    needs("skassess.model_selection", "SemiSupervisedKFold")
+    needs("skassess.metrics", "kendall_tau", "spearman_rho")
+    completed = skassess(
+        "evaluate", "-b", "nasbench201", "--data", nb201_path, "--predictors",
+        "random-forest", "--labeled", 30, 60, "--pool-size", 50, "--folds", 3,
+        "--output-dir", tmp_path, "--quiet",
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    results = json.loads((tmp_path / "evaluate.json").read_text())["results"]
+    assert set(results["random-forest"]) == {"30", "60"}
+    assert len(results["random-forest"]["30"]["tau"]) == 3
+    assert_png(tmp_path / "evaluate.png")
