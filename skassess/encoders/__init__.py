@@ -1,0 +1,16 @@
+"""Encoders from architectures to feature vectors, for any scikit-learn regressor.
+
+Each takes a sequence of cells (any spelling :func:`skassess.as_cells`
+accepts) and returns a 2-D float array, so it can open a
+:class:`~sklearn.pipeline.Pipeline`::
+
+    make_pipeline(AdjacencyOpsEncoder(), RandomForestRegressor())
+
+- :class:`AdjacencyOpsEncoder`: flat adjacency plus one-hot ops (E2EPP, NASLib).
+- :class:`PathEncoder`: input-to-output paths as op sequences (BANANAS).
+"""
+
+from skassess.encoders._adjacency import AdjacencyOpsEncoder
+from skassess.encoders._path import PathEncoder
+
+__all__ = ["AdjacencyOpsEncoder", "PathEncoder"]
