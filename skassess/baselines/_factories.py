@@ -1,0 +1,233 @@
+"""One-call baselines from the NAS predictor literature, as scikit-learn pipelines.
+
+Each factory returns a :class:`~sklearn.pipeline.Pipeline` from cells to a
+prediction: an encoder of :mod:`skassess.encoders` (or an embedder) and a
+regressor wrapped in :class:`LabeledOnly`, so that rows with a NaN target are
+ignored in ``fit`` and the pipeline works with semi-supervised
+cross-validation. The encoder (or embedder) is still fitted on every row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skassess.baselines._label_propagation import LabelPropagationRegressor
+from skassess.baselines._labeled_only import LabeledOnly
+from skassess.encoders import AdjacencyOpsEncoder, PathEncoder
+
+__all__ = [
+    "make_random_forest_predictor",
+    "make_mlp_predictor",
+    "make_gradient_boosting_predictor",
+    "make_embedding_predictor",
+]
+
+_ENCODERS = {"adjacency": AdjacencyOpsEncoder, "path": PathEncoder}
+
+
+def _encoder(encoding: str, space: Any):
+    if encoding not in _ENCODERS:
+        raise ValueError(f"encoding must be one of {sorted(_ENCODERS)}, got {encoding!r}")
+    return _ENCODERS[encoding](space=space)
+
+
+def make_random_forest_predictor(
+    space: Any = None,
+    *,
+    encoding: str = "adjacency",
+    n_estimators: int = 300,
+    random_state: Any = None,
+    n_jobs: int | None = None,
+    **forest_params: Any,
+) -> Pipeline:
+    """Random forest on flat adjacency and one-hot ops, as in E2EPP.
+
+    Sun, Wang, Xue, Jin, Yen and Zhang, "Surrogate-Assisted Evolutionary Deep
+    Learning Using an End-to-End Random Forest-Based Performance Predictor",
+    IEEE Transactions on Evolutionary Computation, 2019.
+
+    Parameters
+    ----------
+    space : CellSpace, optional
+        Passed to the encoder; None learns the op vocabulary in ``fit``.
+    encoding : {"adjacency", "path"}, default="adjacency"
+        :class:`~skassess.encoders.AdjacencyOpsEncoder` or
+        :class:`~skassess.encoders.PathEncoder`.
+    n_estimators : int, default=300
+        Number of trees.
+    random_state : int, RandomState instance or None, default=None
+    n_jobs : int, optional
+        Parallel jobs of the forest.
+    **forest_params
+        Further :class:`~sklearn.ensemble.RandomForestRegressor` parameters.
+
+    Returns
+    -------
+    Pipeline
+        Steps ``"encode"`` and ``"regress"``.
+
+    Examples
+    --------
+    >>> from skassess.baselines import make_random_forest_predictor
+    >>> make_random_forest_predictor(n_estimators=10).steps[0][0]
+    'encode'
+    """
+    forest = RandomForestRegressor(
+        n_estimators=n_estimators, random_state=random_state, n_jobs=n_jobs, **forest_params
+    )
+    return Pipeline([("encode", _encoder(encoding, space)), ("regress", LabeledOnly(forest))])
+
+
+def make_mlp_predictor(
+    space: Any = None,
+    *,
+    encoding: str = "path",
+    hidden_layer_sizes: tuple[int, ...] = (20,) * 10,
+    learning_rate_init: float = 0.01,
+    max_iter: int = 200,
+    random_state: Any = None,
+    **mlp_params: Any,
+) -> Pipeline:
+    """Multi-layer perceptron on the path encoding, as in BANANAS.
+
+    White, Neiswanger and Savani, "BANANAS: Bayesian Optimization with Neural
+    Architectures for Neural Architecture Search", AAAI 2021: a feed-forward
+    network of 10 layers of width 20 on the path encoding, Adam at learning
+    rate 0.01 for 200 epochs. Differences: one network (BANANAS averages an
+    ensemble of five), squared error (BANANAS uses absolute error), and the
+    target standardised before training.
+
+    Parameters
+    ----------
+    space : CellSpace, optional
+        Passed to the encoder; None learns the op vocabulary in ``fit``.
+    encoding : {"path", "adjacency"}, default="path"
+    hidden_layer_sizes, learning_rate_init, max_iter : see MLPRegressor
+    random_state : int, RandomState instance or None, default=None
+    **mlp_params
+        Further :class:`~sklearn.neural_network.MLPRegressor` parameters.
+
+    Returns
+    -------
+    Pipeline
+        Steps ``"encode"`` and ``"regress"``.
+
+    Examples
+    --------
+    >>> from skassess.baselines import make_mlp_predictor
+    >>> make_mlp_predictor(max_iter=5).steps[0][1]
+    PathEncoder()
+    """
+    mlp = MLPRegressor(
+        hidden_layer_sizes=hidden_layer_sizes,
+        learning_rate_init=learning_rate_init,
+        max_iter=max_iter,
+        random_state=random_state,
+        **mlp_params,
+    )
+    regressor = TransformedTargetRegressor(regressor=mlp, transformer=StandardScaler())
+    return Pipeline([("encode", _encoder(encoding, space)), ("regress", LabeledOnly(regressor))])
+
+
+def make_gradient_boosting_predictor(
+    space: Any = None,
+    *,
+    encoding: str = "adjacency",
+    random_state: Any = None,
+    **boosting_params: Any,
+) -> Pipeline:
+    """Histogram gradient-boosted trees on a cell encoding.
+
+    The gradient-boosting predictors of NASLib (XGBoost, LightGBM; White,
+    Zela, Ru, Liu and Hutter, "How Powerful are Performance Predictors in
+    Neural Architecture Search?", NeurIPS 2021), with scikit-learn's
+    :class:`~sklearn.ensemble.HistGradientBoostingRegressor`.
+
+    Parameters
+    ----------
+    space : CellSpace, optional
+        Passed to the encoder; None learns the op vocabulary in ``fit``.
+    encoding : {"adjacency", "path"}, default="adjacency"
+    random_state : int, RandomState instance or None, default=None
+    **boosting_params
+        Further :class:`~sklearn.ensemble.HistGradientBoostingRegressor` parameters.
+
+    Returns
+    -------
+    Pipeline
+        Steps ``"encode"`` and ``"regress"``.
+
+    Examples
+    --------
+    >>> from skassess.baselines import make_gradient_boosting_predictor
+    >>> make_gradient_boosting_predictor(encoding="path").steps[0][1]
+    PathEncoder()
+    """
+    boosting = HistGradientBoostingRegressor(random_state=random_state, **boosting_params)
+    return Pipeline([("encode", _encoder(encoding, space)), ("regress", LabeledOnly(boosting))])
+
+
+def make_embedding_predictor(
+    embedder: Any = None,
+    *,
+    method: str = "label_propagation",
+    n_neighbors: int = 10,
+    random_state: Any = None,
+) -> Pipeline:
+    """Label propagation or kNN regression on auto-encoder embeddings.
+
+    The semi-supervised part is in the embedding: the embedder (by default a
+    :class:`skassess.ArchitectureEmbedder`, the graph auto-encoder of Tang et
+    al., "A Semi-Supervised Assessor of Neural Architectures", CVPR 2020) is
+    fitted on every cell, labeled or not. The regressor has no neural network:
+    either :class:`LabelPropagationRegressor`, which also uses the unlabeled
+    cells (Zhu et al., ICML 2003), or a distance-weighted
+    :class:`~sklearn.neighbors.KNeighborsRegressor` on the labeled ones, in
+    the spirit of arch2vec (Yan et al., "Does Unsupervised Architecture
+    Representation Learning Help Neural Architecture Search?", NeurIPS 2020).
+    The embeddings are standardised first.
+
+    Parameters
+    ----------
+    embedder : transformer, optional
+        Turns cells into vectors. Default: ``ArchitectureEmbedder(random_state=random_state)``.
+    method : {"label_propagation", "knn"}, default="label_propagation"
+    n_neighbors : int, default=10
+    random_state : int, RandomState instance or None, default=None
+        Seeds the default embedder.
+
+    Returns
+    -------
+    Pipeline
+        Steps ``"embed"``, ``"scale"`` and ``"regress"``.
+
+    Examples
+    --------
+    >>> from skassess.baselines import make_embedding_predictor
+    >>> from skassess.encoders import PathEncoder
+    >>> make_embedding_predictor(PathEncoder(), method="knn").steps[-1][1]
+    LabeledOnly(estimator=KNeighborsRegressor(n_neighbors=10, weights='distance'))
+    """
+    if method == "label_propagation":
+        regressor = LabelPropagationRegressor(n_neighbors=n_neighbors)
+    elif method == "knn":
+        regressor = LabeledOnly(KNeighborsRegressor(n_neighbors=n_neighbors, weights="distance"))
+    else:
+        raise ValueError(f"method must be 'label_propagation' or 'knn', got {method!r}")
+    if embedder is None:
+        try:
+            from skassess.assessor import ArchitectureEmbedder
+        except (ImportError, AttributeError) as exc:
+            raise ImportError(
+                "the default embedder, skassess.ArchitectureEmbedder, is not available "
+                f"({exc}); pass embedder=... explicitly"
+            ) from exc
+        embedder = ArchitectureEmbedder(random_state=random_state)
+    return Pipeline([("embed", embedder), ("scale", StandardScaler()), ("regress", regressor)])

@@ -1,0 +1,173 @@
+"""Label propagation for regression: harmonic interpolation over a kNN graph."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skassess.baselines._labeled_only import labeled_mask
+
+
+class LabelPropagationRegressor(RegressorMixin, BaseEstimator):
+    """Semi-supervised regression by label propagation over a kNN graph.
+
+    The harmonic-function method of Zhu, Ghahramani and Lafferty
+    ("Semi-Supervised Learning Using Gaussian Fields and Harmonic Functions",
+    ICML 2003), the regression counterpart of
+    :class:`sklearn.semi_supervised.LabelPropagation`: the rows (labeled and
+    unlabeled) are linked to their ``n_neighbors`` nearest neighbours, and every
+    unlabeled row's value becomes the mean of its neighbours' values, labeled
+    rows staying clamped to their targets, iterated to a fixed point.
+    Unlabeled targets are ``np.nan``.
+
+    Like ``LabelSpreading``, the values of the training rows are stored in
+    ``transduction_``. ``predict`` on new rows is inductive and
+    row-independent: the mean of ``transduction_`` over the row's
+    ``n_neighbors`` nearest training rows.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=10
+        Neighbours of each row in the graph (made symmetric) and at prediction.
+    max_iter : int, default=1000
+        Maximum number of propagation steps.
+    tol : float, default=1e-5
+        Stop when no value changes by more than ``tol`` times the spread of the
+        labels.
+
+    Attributes
+    ----------
+    transduction_ : ndarray of shape (n_samples,)
+        Value of every training row: its label, or the propagated value.
+    labeled_mask_ : ndarray of bool, shape (n_samples,)
+        Which training rows were labeled.
+    n_iter_ : int
+        Propagation steps run.
+    n_features_in_ : int
+        Number of features seen in fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skassess.baselines import LabelPropagationRegressor
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]])
+    >>> y = np.array([0.0, np.nan, np.nan, np.nan, 4.0])
+    >>> model = LabelPropagationRegressor(n_neighbors=2).fit(X, y)
+    >>> model.transduction_.round(2)
+    array([0., 1., 2., 3., 4.])
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, n_neighbors: int = 10, *, max_iter: int = 1000, tol: float = 1e-5) -> None:
+        self.n_neighbors = n_neighbors
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def fit(self, X: Any, y: Any) -> LabelPropagationRegressor:
+        """Build the kNN graph over all rows and propagate the labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Targets, NaN for unlabeled rows.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            validate_separately=(
+                {"dtype": np.float64},
+                {"ensure_2d": False, "ensure_all_finite": "allow-nan", "dtype": np.float64},
+            ),
+        )
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D, got shape {y.shape}")
+        labeled = labeled_mask(y)
+        if not labeled.any():
+            raise ValueError(f"y has no labeled rows: all {len(y)} are NaN")
+        self._neighbors = NearestNeighbors(n_neighbors=min(self.n_neighbors, len(X))).fit(X)
+        weights = self._neighbors.kneighbors_graph(mode="connectivity") if len(X) > 1 else None
+        values = np.where(labeled, y, y[labeled].mean())
+        self.n_iter_ = 0
+        if weights is not None and not labeled.all():
+            values = self._propagate(weights.maximum(weights.T), values, labeled)
+        self.transduction_ = values
+        self.labeled_mask_ = labeled
+        return self
+
+    def _propagate(
+        self, weights: sparse.csr_matrix, values: np.ndarray, labeled: np.ndarray
+    ) -> np.ndarray:
+        degree = np.asarray(weights.sum(axis=1)).ravel()
+        transition = sparse.diags(1 / np.maximum(degree, 1e-12)) @ weights
+        scale = max(float(np.ptp(values[labeled])), 1e-12)
+        clamped = values[labeled]
+        for step in range(1, self.max_iter + 1):
+            new = transition @ values
+            new[labeled] = clamped
+            change = np.abs(new - values).max()
+            values = new
+            self.n_iter_ = step
+            if change <= self.tol * scale:
+                return values
+        warnings.warn(
+            f"label propagation did not converge in max_iter={self.max_iter} steps",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+        return values
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Mean propagated value of each row's nearest training rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        neighbours = self._neighbors.kneighbors(X, return_distance=False)
+        return self.transduction_[neighbours].mean(axis=1)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """R^2 on the labeled rows (NaN targets are ignored).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        rows = labeled_mask(y)
+        weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
+        y_pred = self.predict(np.asarray(X)[rows])
+        return r2_score(np.asarray(y, dtype=np.float64)[rows], y_pred, sample_weight=weights)
