@@ -46,8 +46,12 @@ BENCHMARKS = {
 
 #: Predictors by command-line name: description.
 PREDICTORS = {
-    "assessor": "skassess.SemiSupervisedAssessor, the semi-supervised assessor (default)",
-    "random-forest": "random forest on adjacency + one-hot operations",
+    "assessor": "the semi-supervised assessor, skassess.SemiSupervisedAssessor",
+    "random-forest": "random forest on adjacency + one-hot ops (E2EPP)",
+    "mlp": "MLP on path encodings (BANANAS)",
+    "gradient-boosting": "histogram gradient-boosted trees on adjacency + one-hot ops",
+    "embedding": "label propagation on auto-encoder embeddings (semi-supervised)",
+    "neural-predictor": "GCN on each cell's graph (Wen et al., Neural Predictor)",
 }
 
 SEARCH_METHODS = {
@@ -243,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="training epochs of the assessor (default: the assessor's own)",
     )
-    _add_common(demo, output="skassess_output")
+    _add_common(demo, output="skassess-demo")
 
     evaluate = commands.add_parser(
         "evaluate",
@@ -292,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="training epochs of iterative predictors (default: their own)",
     )
-    _add_common(evaluate, output="skassess_output")
+    _add_common(evaluate, output="skassess-output")
 
     search = commands.add_parser(
         "search",
@@ -371,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="evolution: tournament size (default: 25)",
     )
-    _add_common(search, output="skassess_output")
+    _add_common(search, output="skassess-output")
 
     convert = commands.add_parser(
         "convert",
@@ -468,24 +472,44 @@ def load_benchmark(name: str, data: Path | None = None) -> Any:
     return loader(path)
 
 
-def make_predictor(name: str, seed: int, max_iter: int | None = None) -> Any:
-    """A fresh predictor by its command-line name (see :data:`PREDICTORS`)."""
+def make_predictor(name: str, seed: int, max_iter: int | None = None, space: Any = None) -> Any:
+    """A fresh predictor by its command-line name (see :data:`PREDICTORS`).
+
+    ``max_iter`` sets every ``max_iter`` parameter of the predictor (epochs of
+    the neural ones, boosting rounds of gradient boosting); ``space`` fixes the
+    operation vocabulary of the encoders.
+    """
     if name == "assessor":
         from skassess import SemiSupervisedAssessor
 
         estimator = SemiSupervisedAssessor(random_state=seed)
-    elif name == "random-forest":
-        from sklearn.ensemble import RandomForestRegressor
-        from sklearn.pipeline import make_pipeline
+    elif name == "neural-predictor":
+        from skassess.baselines import NeuralPredictor
 
-        from skassess.encoders import AdjacencyOpsEncoder
+        estimator = NeuralPredictor(random_state=seed)
+    else:
+        from skassess import baselines
 
-        forest = RandomForestRegressor(n_estimators=300, random_state=seed, n_jobs=1)
-        estimator = make_pipeline(AdjacencyOpsEncoder(), forest)
-    else:  # pragma: no cover - the parser rejects other names
-        raise CommandError(f"unknown predictor {name!r}")
-    if max_iter is not None and "max_iter" in estimator.get_params():
-        estimator.set_params(max_iter=max_iter)
+        factories = {
+            "random-forest": lambda: baselines.make_random_forest_predictor(
+                space, random_state=seed, n_jobs=1
+            ),
+            "mlp": lambda: baselines.make_mlp_predictor(space, random_state=seed),
+            "gradient-boosting": lambda: baselines.make_gradient_boosting_predictor(
+                space, random_state=seed
+            ),
+            "embedding": lambda: baselines.make_embedding_predictor(random_state=seed),
+        }
+        if name not in factories:  # pragma: no cover - the parser rejects other names
+            raise CommandError(f"unknown predictor {name!r}")
+        estimator = factories[name]()
+    if max_iter is not None:
+        iterations = [
+            key
+            for key in estimator.get_params(deep=True)
+            if key == "max_iter" or key.endswith("__max_iter")
+        ]
+        estimator.set_params(**dict.fromkeys(iterations, max_iter))
     return estimator
 
 
@@ -578,7 +602,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     stages.set_postfix_str("fitting the random forest")
     start = time.perf_counter()
-    forest = make_predictor("random-forest", args.seed)
+    forest = make_predictor("random-forest", args.seed, space=benchmark.space)
     forest.fit([cells[i] for i in labeled], y_all[labeled])
     forest_scores = np.asarray(forest.predict([cells[i] for i in unlabeled]), dtype=float)
     forest_time = time.perf_counter() - start
@@ -676,7 +700,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             record = scores[name].setdefault(n_labeled, {"tau": [], "rho": [], "seconds": []})
             for fold, (train, test) in enumerate(splits):
                 bar.set_postfix_str(f"{name}, {n_labeled} labeled, fold {fold + 1}")
-                estimator = make_predictor(name, args.seed + fold, args.max_iter)
+                estimator = make_predictor(name, args.seed + fold, args.max_iter, benchmark.space)
                 if not accepts_unlabeled(estimator):
                     train = train[np.isfinite(y[train])]
                 start = time.perf_counter()
@@ -742,7 +766,7 @@ def run_search(args: argparse.Namespace) -> int:
         if len(args.predictor) > 1:
             raise CommandError("--predictor: a guided search uses one predictor")
         strategy: Any = PredictorGuidedSearch(
-            make_predictor(predictor, args.seed, args.max_iter),
+            make_predictor(predictor, args.seed, args.max_iter, benchmark.space),
             initial_size=args.initial_size,
             batch_size=args.batch_size,
             pool_size=args.pool_size,

@@ -273,6 +273,12 @@ def test_accepts_unlabeled():
     assert not accepts_unlabeled(ridge_on_cells())
 
 
+def test_accepts_unlabeled_knows_skassess_baselines():
+    baselines = pytest.importorskip("skassess.baselines")
+    assert accepts_unlabeled(baselines.LabeledOnly(Ridge()))
+    assert accepts_unlabeled(baselines.make_random_forest_predictor(n_estimators=5))
+
+
 def test_evolution_remutates_children_outside_the_benchmark():
     benchmark = make_benchmark(drop_every=2)  # half of the space is missing
     result = RegularizedEvolution(population_size=8, sample_size=3, random_state=0).run(

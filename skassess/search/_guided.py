@@ -17,14 +17,28 @@ from skassess.search._base import BaseSearch, _check_positive_int, _Oracle
 
 __all__ = ["PredictorGuidedSearch", "accepts_unlabeled"]
 
+#: skassess estimators that take NaN targets, by class name.
+_KNOWN_UNLABELED = frozenset(
+    {
+        "SemiSupervisedAssessor",
+        "TransductiveGCNRegressor",
+        "LabelPropagationRegressor",
+        "LabeledOnly",
+    }
+)
+
 
 def accepts_unlabeled(estimator: Any) -> bool:
     """Whether ``estimator`` learns from unlabeled architectures (targets ``NaN``).
 
     An estimator declares it with a class or instance attribute
-    ``_accepts_unlabeled = True``; skassess's transductive estimators
-    (:class:`~skassess.SemiSupervisedAssessor`,
-    :class:`~skassess.TransductiveGCNRegressor`) are recognised even without it.
+    ``_accepts_unlabeled = True`` (or ``False``). skassess's estimators that
+    take ``NaN`` targets are recognised without it: the transductive
+    :class:`~skassess.SemiSupervisedAssessor`,
+    :class:`~skassess.TransductiveGCNRegressor` and
+    :class:`~skassess.baselines.LabelPropagationRegressor`, and
+    :class:`~skassess.baselines.LabeledOnly`, which ignores those rows itself
+    (so that the earlier steps of its pipeline, e.g. an embedder, see them).
     For a :class:`~sklearn.pipeline.Pipeline` the final step decides.
     Everything else, e.g. any scikit-learn regressor, is treated as supervised:
     it would reject (or worse, misuse) ``NaN`` targets.
@@ -50,10 +64,7 @@ def accepts_unlabeled(estimator: Any) -> bool:
     if isinstance(declared, bool):
         return declared
     module = type(estimator).__module__
-    return module.startswith("skassess.assessor") and type(estimator).__name__ in {
-        "SemiSupervisedAssessor",
-        "TransductiveGCNRegressor",
-    }
+    return module.startswith("skassess.") and type(estimator).__name__ in _KNOWN_UNLABELED
 
 
 class PredictorGuidedSearch(BaseSearch):
