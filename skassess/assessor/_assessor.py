@@ -1,0 +1,530 @@
+"""The semi-supervised assessor of Tang et al. (CVPR 2020), trained end to end on cells.
+
+Design, and why (measurements in ``benchmarks/bench_assessor.py`` and
+``docs/assessor-findings``):
+
+- A directional GIN encoder embeds every cell; a relation graph links each cell
+  to its ``n_neighbors`` nearest cells in embedding space (Gaussian weights of
+  width ``kernel_width`` x the mean neighbour distance); a graph convolution
+  with a separate weight for the cell itself and for its neighbourhood (the
+  GraphConv of Morris et al., AAAI 2019) regresses the score. The separate
+  self weight lets training decide how far to trust neighbours, which matters
+  because neighbours in embedding space do not always perform alike.
+- Encoder, decoder and graph head are trained *jointly*: ranking loss on the
+  labeled cells plus ``reconstruction_weight`` x the auto-encoder loss on all
+  cells. The graph is rebuilt from the fine-tuned encoder every
+  ``graph_update_interval`` epochs, over *all* cells given to ``fit``, labeled or
+  not (transductive): a labeled cell's neighbourhood includes unlabeled ones.
+- Neighbour embeddings come from a cache refreshed with the graph, so a step
+  costs one encoder pass over a batch of labeled cells, not over the pool.
+- The default loss is a pairwise logistic ranking loss; ``"mse"`` regresses
+  Gaussianised ranks of the targets (raw accuracies have a long tail of
+  broken cells that dominates a squared error).
+- ``n_ensemble`` networks trained from different seeds are averaged (their
+  scores standardised on the labeled cells), which is cheap variance
+  reduction. The average score is mapped to target units by a least-squares
+  line fitted on the labeled cells, which keeps the ranking exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from skassess._torch import private_rng, resolve_device, to_cpu
+from skassess.assessor._cell_encoder import (
+    CellBatch,
+    CellDecoder,
+    CellEncoder,
+    CellVocabulary,
+    encode_in_batches,
+    reconstruction_loss,
+)
+from skassess.assessor._embedder import ArchitectureEmbedder
+from skassess.assessor._inputs import check_cells, check_partial_targets
+from skassess.assessor._losses import LOSSES, gaussianised_ranks, training_loss
+from skassess.assessor._neighbours import gaussian_weights, nearest_neighbours
+
+__all__ = ["SemiSupervisedAssessor"]
+
+# Graph settings used when ``regressor`` is None, or when the regressor lacks them.
+_GRAPH_DEFAULTS = {
+    "n_neighbors": 10,
+    "kernel_width": 0.25,
+    "hidden_layer_sizes": (64,),
+    "dropout": 0.1,
+}
+
+
+class AssessorNetwork(nn.Module):
+    """Cell encoder, decoder and a one-hop graph convolution head."""
+
+    def __init__(
+        self,
+        n_ops: int,
+        encoder_sizes: tuple[int, ...],
+        embedding_dim: int,
+        head_sizes: tuple[int, ...],
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        self.encoder = CellEncoder(n_ops, encoder_sizes, embedding_dim)
+        self.decoder = CellDecoder(embedding_dim, n_ops)
+        layers: list[nn.Module] = []
+        width = 2 * embedding_dim
+        for size in head_sizes:
+            layers += [nn.Linear(width, size), nn.ReLU(), nn.Dropout(dropout)]
+            width = size
+        layers.append(nn.Linear(width, 1))
+        self.head = nn.Sequential(*layers)
+
+    def score(
+        self, embedding: torch.Tensor, neighbours: torch.Tensor, weights: torch.Tensor
+    ) -> torch.Tensor:
+        """Scores from embeddings (b, d), neighbour embeddings (b, k, d) and weights (b, k).
+
+        The neighbourhood is the weighted mean over the cell and its neighbours
+        (row-normalised ``A + I``); the head reads the cell and its
+        neighbourhood side by side.
+        """
+        pooled = embedding + (weights.unsqueeze(-1) * neighbours).sum(dim=1)
+        pooled = pooled / (1.0 + weights.sum(dim=1, keepdim=True))
+        return self.head(torch.cat([embedding, pooled], dim=-1)).squeeze(-1)
+
+
+class _Graph:
+    """Cached embeddings of the training cells and each one's neighbours."""
+
+    def __init__(self, embeddings: torch.Tensor, n_neighbors: int, kernel_width: float) -> None:
+        self.embeddings = embeddings
+        distances, self.indices = nearest_neighbours(
+            embeddings, embeddings, n_neighbors, exclude_self=True
+        )
+        mean = float(distances.mean()) if distances.numel() else 1.0
+        self.width = kernel_width * mean if mean > 0 else 1.0
+        self.weights = gaussian_weights(distances, self.width)
+        self.n_neighbors = n_neighbors
+
+    def neighbourhood(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.embeddings[self.indices[rows]], self.weights[rows]
+
+    def attach(self, embeddings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Neighbourhoods of new cells among the training cells, each on its own."""
+        distances, indices = nearest_neighbours(embeddings, self.embeddings, self.n_neighbors)
+        return self.embeddings[indices], gaussian_weights(distances, self.width)
+
+
+class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
+    """Predict architecture performance from few labeled and many unlabeled cells.
+
+    The assessor of Tang et al., "A Semi-Supervised Assessor of Neural
+    Architectures" (CVPR 2020), end to end on cells: a graph auto-encoder embeds
+    every cell; a relation graph links cells whose embeddings are close; a
+    graph convolution on it predicts performance. Encoder and graph head are
+    trained jointly on a ranking loss over the labeled cells plus the
+    reconstruction loss over all cells, and the graph is rebuilt from the
+    fine-tuned encoder during training. Cells with target ``np.nan`` are
+    unlabeled and used transductively.
+
+    Parameters
+    ----------
+    embedder : ArchitectureEmbedder, default=None
+        Its parameters define the cell encoder (``space``, ``embedding_dim``,
+        ``hidden_layer_sizes``); it is not fitted. ``None`` uses
+        ``ArchitectureEmbedder()``. Tune through nested names, e.g.
+        ``embedder__embedding_dim``.
+    regressor : TransductiveGCNRegressor, default=None
+        Its parameters define the relation graph and the graph head:
+        ``n_neighbors``, ``kernel_width`` (a factor of the mean neighbour
+        distance), ``hidden_layer_sizes``, ``dropout``; it is not fitted.
+        ``None`` uses 10 neighbours, width 0.25, one hidden layer of 64 and
+        dropout 0.1.
+    loss : {"pairwise_logistic", "pairwise_hinge", "mse"}, default="pairwise_logistic"
+        Objective on the labeled cells: a pairwise ranking loss, or the squared
+        error on Gaussianised ranks of the targets.
+    reconstruction_weight : float, default=0.0
+        Weight of the auto-encoder's reconstruction loss, averaged over a batch
+        of cells drawn from all cells, labeled or not.
+    max_iter : int, default=100
+        Epochs over the labeled cells (at least ``min_steps_per_epoch`` steps each).
+    batch_size : int, default=128
+        Labeled cells per step.
+    learning_rate_init : float, default=2e-3
+        Adam's step size; it decays to zero along a cosine.
+    alpha : float, default=1e-4
+        L2 penalty (Adam weight decay).
+    graph_update_interval : int, default=10
+        Epochs between rebuilds of the relation graph from the current encoder.
+    n_ensemble : int, default=3
+        Networks trained from different seeds and averaged.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the labeled cells and keep the epoch
+        whose held-out Kendall tau was best; stop after ``n_iter_no_change``
+        epochs without improvement.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=20
+    random_state : int, RandomState instance or None, default=None
+    device : str, default="cpu"
+        Torch device for training; the fitted model lives on the CPU.
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    transduction_ : ndarray of shape (n_cells,)
+        Predictions for every cell given to ``fit``, labeled or not.
+    labeled_mask_ : ndarray of shape (n_cells,), bool
+        Which cells were labeled.
+    vocabulary_ : CellVocabulary
+    networks_ : list of AssessorNetwork
+        The trained ensemble members (on the CPU).
+    n_iter_ : int
+        Epochs run by the first member.
+    loss_curve_ : list of float
+        Mean training loss of each epoch of the first member.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skassess import Cell, SemiSupervisedAssessor
+    >>> cells = [Cell([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ["input", op, "output"])
+    ...          for op in ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")]
+    >>> y = np.array([0.93, 0.91, np.nan])
+    >>> assessor = SemiSupervisedAssessor(max_iter=2, n_ensemble=1, random_state=0)
+    >>> assessor.fit(cells, y).transduction_.shape
+    (3,)
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "embedder": [None, ArchitectureEmbedder],
+        "regressor": "no_validation",
+        "loss": [StrOptions(set(LOSSES))],
+        "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "graph_update_interval": [Interval(Integral, 1, None, closed="left")],
+        "n_ensemble": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": "no_validation",
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        embedder: ArchitectureEmbedder | None = None,
+        regressor: Any = None,
+        *,
+        loss: str = "pairwise_logistic",
+        reconstruction_weight: float = 0.0,
+        max_iter: int = 100,
+        batch_size: int = 128,
+        learning_rate_init: float = 2e-3,
+        alpha: float = 1e-4,
+        graph_update_interval: int = 10,
+        n_ensemble: int = 3,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 20,
+        random_state: Any = None,
+        device: str = "cpu",
+        verbose: int = 0,
+    ) -> None:
+        self.embedder = embedder
+        self.regressor = regressor
+        self.loss = loss
+        self.reconstruction_weight = reconstruction_weight
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.alpha = alpha
+        self.graph_update_interval = graph_update_interval
+        self.n_ensemble = n_ensemble
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = False
+        tags.target_tags.single_output = True
+        return tags
+
+    # ------------------------------------------------------------------ fit
+
+    def _settings(self) -> dict[str, Any]:
+        """Encoder and graph settings read from the ``embedder`` and ``regressor``."""
+        embedder = ArchitectureEmbedder() if self.embedder is None else clone(self.embedder)
+        settings = {
+            "space": embedder.space,
+            "embedding_dim": int(embedder.embedding_dim),
+            "encoder_sizes": tuple(int(size) for size in embedder.hidden_layer_sizes),
+        }
+        for name, default in _GRAPH_DEFAULTS.items():
+            value = getattr(self.regressor, name, default) if self.regressor else default
+            settings[name] = default if value is None else value
+        settings["hidden_layer_sizes"] = tuple(int(s) for s in settings["hidden_layer_sizes"])
+        if not settings["encoder_sizes"] or min(settings["encoder_sizes"]) < 1:
+            raise ValueError(
+                "embedder.hidden_layer_sizes must be a non-empty tuple of positive ints, "
+                f"got {embedder.hidden_layer_sizes!r}"
+            )
+        return settings
+
+    def fit(self, X: Any, y: Any) -> SemiSupervisedAssessor:
+        """Train on cells, of which those with a NaN target are unlabeled.
+
+        Parameters
+        ----------
+        X : sequence of cells
+            Labeled and unlabeled cells, in any spelling :func:`skassess.as_cells`
+            accepts.
+        y : array-like of shape (n_cells,)
+            Targets; ``np.nan`` marks an unlabeled cell.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        settings = self._settings()
+        cells = check_cells(X, settings["space"], min_cells=2)
+        target = check_partial_targets(y, len(cells), min_labeled=2)
+        self.labeled_mask_ = ~np.isnan(target)
+        device = resolve_device(self.device)
+        self.vocabulary_ = (
+            CellVocabulary.from_cells(cells)
+            if settings["space"] is None
+            else CellVocabulary.from_space(settings["space"])
+        )
+        batch = CellBatch(*self.vocabulary_.arrays(cells), len(self.vocabulary_.op_names), device)
+        self._settings_ = settings
+
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_ensemble)
+        labeled = np.flatnonzero(self.labeled_mask_)
+        self.networks_, self._graphs, self._score_scales = [], [], []
+        scores = []
+        for member, seed in enumerate(seeds):
+            with private_rng(int(seed), device):
+                network, graph, curve = self._fit_member(
+                    batch, labeled, target[labeled], settings, device, member
+                )
+            if member == 0:
+                self.loss_curve_ = curve
+                self.n_iter_ = len(curve)
+            member_scores = self._score_graph(network, graph)
+            mean, scale = member_scores[labeled].mean(), member_scores[labeled].std()
+            scale = scale if scale > 0 else 1.0
+            scores.append((member_scores - mean) / scale)
+            self.networks_.append(network.cpu().eval())
+            self._graphs.append(_graph_to_cpu(graph))
+            self._score_scales.append((mean, scale))
+        combined = np.mean(scores, axis=0)
+        self._calibration = _fit_line(combined[labeled], target[labeled])
+        self.transduction_ = _apply_line(self._calibration, combined)
+        return self
+
+    def _fit_member(
+        self,
+        batch: CellBatch,
+        labeled: np.ndarray,
+        labeled_target: np.ndarray,
+        settings: dict[str, Any],
+        device: torch.device,
+        member: int,
+    ) -> tuple[AssessorNetwork, _Graph, list[float]]:
+        network = AssessorNetwork(
+            len(self.vocabulary_.op_names),
+            settings["encoder_sizes"],
+            settings["embedding_dim"],
+            settings["hidden_layer_sizes"],
+            float(settings["dropout"]),
+        ).to(device)
+        train_rows, valid_rows = labeled, labeled[:0]
+        train_target = labeled_target
+        if self.early_stopping:
+            order = torch.randperm(len(labeled)).numpy()
+            n_valid = max(2, round(self.validation_fraction * len(labeled)))
+            if len(labeled) - n_valid < 2:
+                raise ValueError(
+                    f"early_stopping needs at least {n_valid + 2} labeled cells, got {len(labeled)}"
+                )
+            valid_rows, train_rows = labeled[order[:n_valid]], labeled[order[n_valid:]]
+            valid_target = labeled_target[order[:n_valid]]
+            train_target = labeled_target[order[n_valid:]]
+        if self.loss == "mse":
+            train_target = gaussianised_ranks(train_target)
+        train_rows_t = torch.as_tensor(train_rows, device=device)
+        train_target_t = torch.as_tensor(train_target, dtype=torch.float32, device=device)
+
+        batch_size = min(self.batch_size, len(train_rows))
+        steps_per_epoch = -(-len(train_rows) // batch_size)
+        total_steps = steps_per_epoch * self.max_iter
+        optimizer = torch.optim.Adam(
+            network.parameters(), lr=self.learning_rate_init, weight_decay=self.alpha
+        )
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+
+        def rebuild() -> _Graph:
+            embeddings = encode_in_batches(network.encoder, batch, 4096)
+            return _Graph(embeddings, int(settings["n_neighbors"]), float(settings["kernel_width"]))
+
+        graph = rebuild()
+        curve: list[float] = []
+        best_tau, best_state, stale = -np.inf, None, 0
+        for epoch in range(self.max_iter):
+            start = time.perf_counter()
+            network.train()
+            order = torch.randperm(len(train_rows), device=device)
+            total = 0.0
+            for first in range(0, len(train_rows), batch_size):
+                picked = order[first : first + batch_size]
+                rows = train_rows_t[picked]
+                part = batch[rows]
+                _, embedding = network.encoder(part)
+                scores = network.score(embedding, *graph.neighbourhood(rows))
+                loss = training_loss(self.loss, scores, train_target_t[picked])
+                if self.reconstruction_weight > 0:
+                    others = torch.randint(len(batch), (batch_size,), device=device)
+                    other = batch[others]
+                    other_latents, _ = network.encoder(other)
+                    loss = loss + self.reconstruction_weight * reconstruction_loss(
+                        other, *network.decoder(other_latents)
+                    )
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                total += loss.item() * len(picked)
+            curve.append(total / len(train_rows))
+            if (epoch + 1) % self.graph_update_interval == 0 or epoch + 1 == self.max_iter:
+                graph = rebuild()
+            message = f"member {member} epoch {epoch + 1}: loss {curve[-1]:.5f}"
+            if self.early_stopping:
+                tau = _kendall_tau(self._score_graph(network, graph)[valid_rows], valid_target)
+                message += f", validation tau {tau:.4f}"
+                if tau > best_tau:
+                    best_tau, stale = tau, 0
+                    best_state = (copy.deepcopy(network.state_dict()), graph)
+                else:
+                    stale += 1
+            if self.verbose:
+                print(f"{message} ({time.perf_counter() - start:.2f} s)")
+            if self.early_stopping and stale >= self.n_iter_no_change:
+                break
+        if best_state is not None:
+            network.load_state_dict(best_state[0])
+            graph = best_state[1]
+        network.eval()
+        return network, graph, curve
+
+    @staticmethod
+    def _score_graph(network: AssessorNetwork, graph: _Graph) -> np.ndarray:
+        """Scores of every training cell from its cached embedding and neighbourhood."""
+        network.eval()
+        with torch.no_grad():
+            rows = torch.arange(graph.embeddings.shape[0], device=graph.embeddings.device)
+            scores = network.score(graph.embeddings, *graph.neighbourhood(rows))
+        return scores.cpu().numpy().astype(np.float64)
+
+    # -------------------------------------------------------------- predict
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict the performance of cells, each attached on its own to the training graph.
+
+        Parameters
+        ----------
+        X : sequence of cells
+
+        Returns
+        -------
+        ndarray of shape (n_cells,)
+            Predictions in target units (a ranking-preserving linear map of the
+            ensemble's average score).
+        """
+        check_is_fitted(self)
+        cells = check_cells(X, self._settings_["space"])
+        device = torch.device("cpu")
+        batch = CellBatch(*self.vocabulary_.arrays(cells), len(self.vocabulary_.op_names), device)
+        scores = []
+        for network, graph, (mean, scale) in zip(
+            self.networks_, self._graphs, self._score_scales, strict=True
+        ):
+            embeddings = encode_in_batches(network.encoder, batch, 4096)
+            with torch.no_grad():
+                member = network.score(embeddings, *graph.attach(embeddings)).numpy()
+            scores.append((member.astype(np.float64) - mean) / scale)
+        return _apply_line(self._calibration, np.mean(scores, axis=0))
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "networks_")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        if "networks_" in state:
+            state["networks_"] = [to_cpu(net.state_dict()) for net in self.networks_]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        networks = state.get("networks_")
+        if networks is not None and networks and isinstance(networks[0], dict):
+            settings = state["_settings_"]
+            rebuilt = []
+            for weights in networks:
+                network = AssessorNetwork(
+                    len(state["vocabulary_"].op_names),
+                    settings["encoder_sizes"],
+                    settings["embedding_dim"],
+                    settings["hidden_layer_sizes"],
+                    float(settings["dropout"]),
+                )
+                network.load_state_dict(weights)
+                rebuilt.append(network.eval())
+            state["networks_"] = rebuilt
+        self.__dict__.update(state)
+
+
+def _graph_to_cpu(graph: _Graph) -> _Graph:
+    graph.embeddings = graph.embeddings.cpu()
+    graph.indices = graph.indices.cpu()
+    graph.weights = graph.weights.cpu()
+    return graph
+
+
+def _fit_line(scores: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    """Least-squares ``target ~ a * score + b`` with ``a > 0``, so the ranking is kept."""
+    centred = scores - scores.mean()
+    denominator = float(centred @ centred)
+    slope = float(centred @ (target - target.mean())) / denominator if denominator else 0.0
+    if slope <= 0:  # scores anti-correlated on the training cells: keep their ranking anyway
+        slope = float(target.std() / scores.std()) if scores.std() > 0 else 0.0
+    return slope, float(target.mean() - slope * scores.mean())
+
+
+def _apply_line(line: tuple[float, float], scores: np.ndarray) -> np.ndarray:
+    return line[0] * scores + line[1]
+
+
+def _kendall_tau(scores: np.ndarray, target: np.ndarray) -> float:
+    from scipy.stats import kendalltau
+
+    tau = kendalltau(scores, target).statistic
+    return float(tau) if np.isfinite(tau) else -1.0

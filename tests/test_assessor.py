@@ -1,0 +1,192 @@
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from scipy.stats import kendalltau
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.utils.estimator_checks import (
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_set_params,
+)
+
+from skassess import ArchitectureEmbedder, Cell, SemiSupervisedAssessor
+
+
+@pytest.fixture(scope="module")
+def nb101(nb101_path):
+    """200 real NAS-Bench-101 cells and their test accuracy."""
+    with np.load(nb101_path) as data:
+        adjacency, op_ids, accuracy = data["adjacency"], data["ops"], data["test_acc"]
+        n_vertices, names = data["num_vertices"], [str(name) for name in data["op_names"]]
+    rows = np.random.RandomState(0).choice(len(op_ids), 200, replace=False)
+    cells = [
+        Cell(adjacency[row, :v, :v], [names[i] for i in op_ids[row, :v]])
+        for row, v in zip(rows, n_vertices[rows].astype(int), strict=True)
+    ]
+    return cells, accuracy[rows].astype(np.float64)
+
+
+def tiny(**params):
+    defaults = dict(
+        embedder=ArchitectureEmbedder(embedding_dim=8, hidden_layer_sizes=(16, 16)),
+        max_iter=4,
+        batch_size=32,
+        n_ensemble=1,
+        graph_update_interval=2,
+        random_state=0,
+    )
+    return SemiSupervisedAssessor(**{**defaults, **params})
+
+
+def half_labeled(y):
+    partial = y.copy()
+    partial[1::2] = np.nan
+    return partial
+
+
+def test_fit_returns_self_and_fitted_attributes(nb101):
+    cells, y = nb101
+    partial = half_labeled(y)
+    assessor = tiny()
+    assert assessor.fit(cells, partial) is assessor
+    assert assessor.transduction_.shape == (200,)
+    assert np.isfinite(assessor.transduction_).all()
+    np.testing.assert_array_equal(assessor.labeled_mask_, ~np.isnan(partial))
+    assert assessor.n_iter_ == len(assessor.loss_curve_) == 4
+    assert assessor.predict(cells[:7]).shape == (7,)
+
+
+def test_deterministic_with_random_state(nb101):
+    cells, y = nb101
+    partial = half_labeled(y)
+    first = tiny().fit(cells, partial).predict(cells)
+    np.testing.assert_array_equal(tiny().fit(cells, partial).predict(cells), first)
+    assert not np.allclose(tiny(random_state=1).fit(cells, partial).predict(cells), first)
+
+
+def test_predict_is_row_independent_and_order_invariant(nb101):
+    cells, y = nb101
+    assessor = tiny(n_ensemble=2).fit(cells[:150], half_labeled(y[:150]))
+    new = cells[150:]
+    whole = assessor.predict(new)
+    np.testing.assert_allclose(assessor.predict(new[:5]), whole[:5], rtol=1e-6)
+    np.testing.assert_allclose(
+        [assessor.predict([cell])[0] for cell in new[:5]], whole[:5], rtol=1e-6
+    )
+    order = np.random.RandomState(0).permutation(len(new))
+    np.testing.assert_allclose(assessor.predict([new[i] for i in order]), whole[order], rtol=1e-6)
+
+
+def test_pickle_joblib_and_clone(nb101, tmp_path):
+    cells, y = nb101
+    assessor = tiny().fit(cells[:100], half_labeled(y[:100]))
+    expected = assessor.predict(cells[100:])
+    restored = pickle.loads(pickle.dumps(assessor))
+    np.testing.assert_array_equal(restored.predict(cells[100:]), expected)
+    joblib.dump(assessor, tmp_path / "assessor.joblib")
+    np.testing.assert_array_equal(
+        joblib.load(tmp_path / "assessor.joblib").predict(cells[100:]), expected
+    )
+    fresh = clone(assessor)
+    assert not hasattr(fresh, "networks_")
+    np.testing.assert_array_equal(
+        fresh.fit(cells[:100], half_labeled(y[:100])).predict(cells[100:]), expected
+    )
+
+
+@pytest.mark.parametrize("loss", ["pairwise_logistic", "pairwise_hinge", "mse"])
+def test_training_loss_falls(nb101, loss):
+    cells, y = nb101
+    assessor = tiny(loss=loss, max_iter=15, reconstruction_weight=0.5).fit(cells, half_labeled(y))
+    assert np.mean(assessor.loss_curve_[-3:]) < np.mean(assessor.loss_curve_[:3])
+
+
+def test_learns_to_rank_its_labeled_cells(nb101):
+    cells, y = nb101
+    partial = half_labeled(y)
+    assessor = tiny(max_iter=30).fit(cells, partial)
+    labeled = assessor.labeled_mask_
+    assert kendalltau(assessor.transduction_[labeled], y[labeled]).statistic > 0.5
+
+
+def test_predictions_are_in_target_units(nb101):
+    cells, y = nb101
+    assessor = tiny(max_iter=10).fit(cells, half_labeled(y))
+    labeled = assessor.labeled_mask_
+    assert abs(assessor.transduction_[labeled].mean() - y[labeled].mean()) < 1e-6
+
+
+def test_early_stopping_keeps_a_validated_epoch(nb101):
+    cells, y = nb101
+    assessor = tiny(early_stopping=True, max_iter=30, n_iter_no_change=3).fit(cells, y)
+    assert assessor.n_iter_ <= 30
+    assert np.isfinite(assessor.predict(cells[:3])).all()
+
+
+def test_unlabeled_cells_change_the_model(nb101):
+    cells, y = nb101
+    partial = half_labeled(y)
+    labeled = ~np.isnan(partial)
+    with_pool = tiny().fit(cells, partial).predict(cells[:20])
+    without = tiny().fit([c for c, keep in zip(cells, labeled, strict=True) if keep], y[labeled])
+    assert not np.allclose(without.predict(cells[:20]), with_pool)
+
+
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        (np.full(200, np.nan), "labeled"),
+        (np.r_[np.inf, np.zeros(199)], "infinite value at position 0"),
+        (np.zeros(199), "200 cells but y holds 199"),
+        (np.full(200, 0.9), "all labeled targets are equal"),
+    ],
+)
+def test_bad_targets_errors(nb101, y, match):
+    cells, _ = nb101
+    with pytest.raises(ValueError, match=match):
+        tiny().fit(cells, y)
+
+
+def test_bad_cells_errors(nb101):
+    cells, y = nb101
+    with pytest.raises(TypeError, match="single cell"):
+        tiny().fit(cells[0], y[:1])
+    with pytest.raises(ValueError, match="at least 2"):
+        tiny().fit(cells[:1], y[:1])
+    with pytest.raises(ValueError, match="loss"):
+        tiny(loss="l1").fit(cells, y)
+
+
+def test_global_torch_rng_is_untouched(nb101):
+    cells, y = nb101
+    state = torch.get_rng_state()
+    tiny(max_iter=1).fit(cells[:50], y[:50])
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_nested_params_in_grid_search(nb101):
+    cells, y = nb101
+    search = GridSearchCV(
+        tiny(max_iter=2), {"embedder__embedding_dim": [4, 8]}, cv=KFold(2), scoring="r2"
+    )
+    search.fit(cells[:80], y[:80])
+    assert search.best_params_["embedder__embedding_dim"] in (4, 8)
+    assert search.best_estimator_.networks_[0].encoder.to_latent.out_features in (4, 8)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_no_attributes_set_in_init,
+        check_parameters_default_constructible,
+        check_get_params_invariance,
+        check_set_params,
+    ],
+)
+def test_data_free_sklearn_checks(check):
+    check("SemiSupervisedAssessor", SemiSupervisedAssessor())
