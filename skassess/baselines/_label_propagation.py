@@ -1,4 +1,4 @@
-"""Label propagation for regression: harmonic interpolation over a kNN graph."""
+"""Label propagation for regression: the harmonic solution on a kNN graph."""
 
 from __future__ import annotations
 
@@ -8,12 +8,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import cg
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from skassess.baselines._labeled_only import labeled_mask
 
@@ -24,11 +31,13 @@ class LabelPropagationRegressor(RegressorMixin, BaseEstimator):
     The harmonic-function method of Zhu, Ghahramani and Lafferty
     ("Semi-Supervised Learning Using Gaussian Fields and Harmonic Functions",
     ICML 2003), the regression counterpart of
-    :class:`sklearn.semi_supervised.LabelPropagation`: the rows (labeled and
-    unlabeled) are linked to their ``n_neighbors`` nearest neighbours, and every
-    unlabeled row's value becomes the mean of its neighbours' values, labeled
-    rows staying clamped to their targets, iterated to a fixed point.
-    Unlabeled targets are ``np.nan``.
+    :class:`sklearn.semi_supervised.LabelPropagation`: every row, labeled or
+    not, is linked to its ``n_neighbors`` nearest neighbours (the graph made
+    symmetric), and the unlabeled rows get the values that make each of them
+    the mean of its neighbours while the labeled rows keep their targets. The
+    sparse linear system this defines is solved by conjugate gradients.
+    Unlabeled targets are ``np.nan``; unlabeled rows in a connected component
+    without any label get the mean label.
 
     Like ``LabelSpreading``, the values of the training rows are stored in
     ``transduction_``. ``predict`` on new rows is inductive and
@@ -38,12 +47,11 @@ class LabelPropagationRegressor(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     n_neighbors : int, default=10
-        Neighbours of each row in the graph (made symmetric) and at prediction.
+        Neighbours of each row in the graph and at prediction.
     max_iter : int, default=1000
-        Maximum number of propagation steps.
+        Maximum number of conjugate-gradient iterations.
     tol : float, default=1e-5
-        Stop when no value changes by more than ``tol`` times the spread of the
-        labels.
+        Relative residual at which the solver stops.
 
     Attributes
     ----------
@@ -52,7 +60,7 @@ class LabelPropagationRegressor(RegressorMixin, BaseEstimator):
     labeled_mask_ : ndarray of bool, shape (n_samples,)
         Which training rows were labeled.
     n_iter_ : int
-        Propagation steps run.
+        Conjugate-gradient iterations run (0 when there was nothing to solve).
     n_features_in_ : int
         Number of features seen in fit.
 
@@ -60,11 +68,10 @@ class LabelPropagationRegressor(RegressorMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from skassess.baselines import LabelPropagationRegressor
-    >>> X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]])
-    >>> y = np.array([0.0, np.nan, np.nan, np.nan, 4.0])
-    >>> model = LabelPropagationRegressor(n_neighbors=2).fit(X, y)
-    >>> model.transduction_.round(2)
-    array([0., 1., 2., 3., 4.])
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> model = LabelPropagationRegressor(n_neighbors=2).fit(X, [0.0, np.nan, 4.0])
+    >>> model.transduction_
+    array([0., 2., 4.])
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -101,17 +108,18 @@ class LabelPropagationRegressor(RegressorMixin, BaseEstimator):
                 {"ensure_2d": False, "ensure_all_finite": "allow-nan", "dtype": np.float64},
             ),
         )
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D, got shape {y.shape}")
+        check_consistent_length(X, y)
+        y = column_or_1d(y, warn=True)
         labeled = labeled_mask(y)
         if not labeled.any():
             raise ValueError(f"y has no labeled rows: all {len(y)} are NaN")
         self._neighbors = NearestNeighbors(n_neighbors=min(self.n_neighbors, len(X))).fit(X)
-        weights = self._neighbors.kneighbors_graph(mode="connectivity") if len(X) > 1 else None
-        values = np.where(labeled, y, y[labeled].mean())
         self.n_iter_ = 0
-        if weights is not None and not labeled.all():
-            values = self._propagate(weights.maximum(weights.T), values, labeled)
+        values = np.where(labeled, y, y[labeled].mean())
+        if len(X) > 1 and not labeled.all():
+            graph = NearestNeighbors(n_neighbors=min(self.n_neighbors, len(X) - 1)).fit(X)
+            weights = graph.kneighbors_graph(mode="connectivity")
+            values = self._propagate(weights.maximum(weights.T).tocsr(), values, labeled)
         self.transduction_ = values
         self.labeled_mask_ = labeled
         return self
@@ -119,23 +127,38 @@ class LabelPropagationRegressor(RegressorMixin, BaseEstimator):
     def _propagate(
         self, weights: sparse.csr_matrix, values: np.ndarray, labeled: np.ndarray
     ) -> np.ndarray:
-        degree = np.asarray(weights.sum(axis=1)).ravel()
-        transition = sparse.diags(1 / np.maximum(degree, 1e-12)) @ weights
-        scale = max(float(np.ptp(values[labeled])), 1e-12)
-        clamped = values[labeled]
-        for step in range(1, self.max_iter + 1):
-            new = transition @ values
-            new[labeled] = clamped
-            change = np.abs(new - values).max()
-            values = new
-            self.n_iter_ = step
-            if change <= self.tol * scale:
-                return values
-        warnings.warn(
-            f"label propagation did not converge in max_iter={self.max_iter} steps",
-            ConvergenceWarning,
-            stacklevel=3,
+        """Solve (D - W)_uu f_u = W_ul y_l for the unlabeled rows reachable from a label."""
+        _, component = connected_components(weights, directed=False)
+        reached = np.isin(component, component[labeled])
+        unknown = np.flatnonzero(~labeled & reached)
+        if not len(unknown):
+            return values
+        known = np.flatnonzero(labeled)
+        degree = np.asarray(weights.sum(axis=1)).ravel()[unknown]
+        rows = weights[unknown]
+        system = sparse.diags(degree) - rows[:, unknown]
+        right = rows[:, known] @ values[known]
+
+        def count(_: np.ndarray) -> None:
+            self.n_iter_ += 1
+
+        solution, info = cg(
+            system,
+            right,
+            x0=values[unknown],
+            rtol=self.tol,
+            maxiter=self.max_iter,
+            M=sparse.diags(1 / degree),
+            callback=count,
         )
+        if info > 0:
+            warnings.warn(
+                f"label propagation did not converge in max_iter={self.max_iter} iterations",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        values = values.copy()
+        values[unknown] = solution
         return values
 
     def predict(self, X: Any) -> np.ndarray:

@@ -7,8 +7,13 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
 from sklearn.metrics import r2_score
-from sklearn.utils import _safe_indexing, get_tags
-from sklearn.utils.validation import _num_samples, check_array, check_is_fitted
+from sklearn.utils import _safe_indexing, get_tags, indexable
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _num_samples,
+    check_array,
+    check_is_fitted,
+)
 
 
 def labeled_mask(y: Any) -> np.ndarray:
@@ -80,7 +85,11 @@ class LabeledOnly(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         self
         """
         if y is None:
-            raise ValueError(f"{type(self).__name__} needs y, NaN for unlabeled rows")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None "
+                "(mark unlabeled rows with NaN)"
+            )
+        (X,) = indexable(X)  # sparse to CSR, array-likes to arrays; lists stay lists
         mask = labeled_mask(y)
         if _num_samples(X) != len(mask):
             raise ValueError(
@@ -95,7 +104,8 @@ class LabeledOnly(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         y = np.asarray(y)
         fit_params = {}
         if sample_weight is not None:
-            fit_params["sample_weight"] = _safe_indexing(np.asarray(sample_weight), rows)
+            sample_weight = _check_sample_weight(sample_weight, X)
+            fit_params["sample_weight"] = sample_weight[rows]
         self.estimator_ = clone(self.estimator).fit(
             _safe_indexing(X, rows), _safe_indexing(y, rows), **fit_params
         )
@@ -130,8 +140,9 @@ class LabeledOnly(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         -------
         float
         """
+        (X,) = indexable(X)
         rows = np.flatnonzero(labeled_mask(y))
-        weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
+        weights = None if sample_weight is None else _check_sample_weight(sample_weight, X)[rows]
         y_pred = self.predict(_safe_indexing(X, rows))
         return r2_score(np.asarray(y)[rows], y_pred, sample_weight=weights)
 

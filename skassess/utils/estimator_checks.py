@@ -117,6 +117,20 @@ def _fitted(estimator: Any, cells: list, y: np.ndarray) -> Any:
     return _prepared(estimator).fit(cells, y)
 
 
+def _fingerprint(value: Any) -> Any:
+    """A parameter's value, comparing nested estimators by their parameters only.
+
+    Pipelines and meta-estimators fit their step estimators in place, which is
+    allowed; changing a parameter's value is not.
+    """
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        params = value.get_params(deep=False)
+        return (type(value).__name__, {k: _fingerprint(v) for k, v in params.items()})
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_fingerprint(v) for v in value))
+    return joblib.hash(value)
+
+
 def _assert_same(actual: np.ndarray, expected: np.ndarray, what: str) -> None:
     np.testing.assert_allclose(
         actual, expected, rtol=RTOL, atol=ATOL, err_msg=f"{what} differ", strict=True
@@ -151,9 +165,9 @@ def check_fit_does_not_change_params(estimator: Any, cells: Any, y: Any = None) 
     """``fit`` leaves the constructor parameters as they were (no validation in place)."""
     cells, y = _data(cells, y)
     estimator = _prepared(estimator)
-    before = {k: joblib.hash(v) for k, v in estimator.get_params(deep=False).items()}
+    before = {k: _fingerprint(v) for k, v in estimator.get_params(deep=False).items()}
     estimator.fit(cells, y)
-    after = {k: joblib.hash(v) for k, v in estimator.get_params(deep=False).items()}
+    after = {k: _fingerprint(v) for k, v in estimator.get_params(deep=False).items()}
     changed = sorted(k for k in before if before[k] != after[k])
     assert not changed, f"fit changed the parameters {changed}"
 
