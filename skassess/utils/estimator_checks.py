@@ -244,11 +244,11 @@ def check_global_random_state_untouched(estimator: Any, cells: Any, y: Any = Non
     """``fit`` and prediction leave numpy's and torch's global generators alone."""
     cells, y = _data(cells, y)
     _output(_fitted(estimator, cells, y), cells)  # imports whatever the estimator needs
-    numpy_state = np.random.get_state()[1].copy()  # noqa: NPY002
+    numpy_state = _numpy_global_state()
     torch = sys.modules.get("torch")
     torch_state = None if torch is None else torch.get_rng_state().clone()
     _output(_fitted(estimator, cells, y), cells)
-    assert np.array_equal(np.random.get_state()[1], numpy_state), (  # noqa: NPY002
+    assert _numpy_global_state() == numpy_state, (
         "the estimator used numpy's global random generator; use check_random_state(random_state)"
     )
     if torch_state is not None:
@@ -256,6 +256,11 @@ def check_global_random_state_untouched(estimator: Any, cells: Any, y: Any = Non
             "the estimator used or seeded torch's global random generator; use a private "
             "torch.Generator (skassess._torch.make_generator / private_rng)"
         )
+
+
+def _numpy_global_state() -> tuple:
+    name, key, position, has_gauss, gauss = np.random.get_state()  # noqa: NPY002
+    return name, key.tobytes(), position, has_gauss, gauss
 
 
 def check_pickle_roundtrip(estimator: Any, cells: Any, y: Any = None) -> None:
