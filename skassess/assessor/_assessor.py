@@ -51,9 +51,9 @@ from skassess.assessor._cell_encoder import (
     reconstruction_loss,
 )
 from skassess.assessor._embedder import ArchitectureEmbedder
+from skassess.assessor._graph import attach, kernel_bandwidth, kernel_weights, knn_graph
 from skassess.assessor._inputs import check_cells, check_partial_targets
 from skassess.assessor._losses import LOSSES, gaussianised_ranks, training_loss
-from skassess.assessor._neighbours import gaussian_weights, nearest_neighbours
 
 __all__ = ["SemiSupervisedAssessor"]
 
@@ -63,6 +63,7 @@ _GRAPH_DEFAULTS = {
     "kernel_width": 0.25,
     "hidden_layer_sizes": (64,),
     "dropout": 0.1,
+    "distance_threshold": None,
 }
 
 
@@ -103,25 +104,37 @@ class AssessorNetwork(nn.Module):
 
 
 class _Graph:
-    """Cached embeddings of the training cells and each one's neighbours."""
+    """Cached embeddings of the training cells and each one's neighbours.
 
-    def __init__(self, embeddings: torch.Tensor, n_neighbors: int, kernel_width: float) -> None:
+    Built with engineer G's relation-graph helpers (:mod:`skassess.assessor._graph`):
+    exact blockwise kNN, Gaussian weights of width ``kernel_width`` x the mean
+    neighbour distance.
+    """
+
+    def __init__(self, embeddings: torch.Tensor, settings: dict[str, Any]) -> None:
         self.embeddings = embeddings
-        distances, self.indices = nearest_neighbours(
-            embeddings, embeddings, n_neighbors, exclude_self=True
+        self.n_neighbors = min(int(settings["n_neighbors"]), embeddings.shape[0] - 1)
+        self.distance_threshold = settings["distance_threshold"]
+        indices, distances = knn_graph(embeddings.cpu().numpy(), self.n_neighbors)
+        self.bandwidth = kernel_bandwidth(distances, float(settings["kernel_width"]))
+        self.indices = torch.as_tensor(indices, device=embeddings.device)
+        self.weights = self._weights(distances)
+
+    def _weights(self, distances: np.ndarray) -> torch.Tensor:
+        weights = kernel_weights(
+            distances, self.bandwidth, distance_threshold=self.distance_threshold
         )
-        mean = float(distances.mean()) if distances.numel() else 1.0
-        self.width = kernel_width * mean if mean > 0 else 1.0
-        self.weights = gaussian_weights(distances, self.width)
-        self.n_neighbors = n_neighbors
+        return torch.as_tensor(weights, device=self.embeddings.device)
 
     def neighbourhood(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.embeddings[self.indices[rows]], self.weights[rows]
 
     def attach(self, embeddings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Neighbourhoods of new cells among the training cells, each on its own."""
-        distances, indices = nearest_neighbours(embeddings, self.embeddings, self.n_neighbors)
-        return self.embeddings[indices], gaussian_weights(distances, self.width)
+        indices, distances = attach(
+            embeddings.cpu().numpy(), self.embeddings.cpu().numpy(), self.n_neighbors
+        )
+        return self.embeddings[torch.as_tensor(indices)], self._weights(distances)
 
 
 class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
@@ -385,7 +398,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
 
         def rebuild() -> _Graph:
             embeddings = encode_in_batches(network.encoder, batch, 4096)
-            return _Graph(embeddings, int(settings["n_neighbors"]), float(settings["kernel_width"]))
+            return _Graph(embeddings, settings)
 
         graph = rebuild()
         curve: list[float] = []
