@@ -88,6 +88,20 @@ def test_supervised_baselines_ignore_unlabeled_rows(name, sample):
     np.testing.assert_allclose(with_unlabeled, labeled_only.predict(test_cells))
 
 
+def test_embedding_predictor_defaults_to_the_architecture_embedder(sample):
+    from skassess import ArchitectureEmbedder
+
+    cells, y, test_cells, _ = sample
+    model = make_embedding_predictor(random_state=0)
+    embedder = model.named_steps["embed"]
+    assert isinstance(embedder, ArchitectureEmbedder) and embedder.random_state == 0
+    model.set_params(embed__max_iter=2, embed__hidden_layer_sizes=(8,), embed__embedding_dim=4)
+    prediction = model.fit(cells, y).predict(test_cells)
+    assert prediction.shape == (len(test_cells),) and np.isfinite(prediction).all()
+    # the embedder was fitted on every cell, labeled or not
+    assert model.named_steps["regress"].transduction_.shape == (len(cells),)
+
+
 def test_factory_parameters():
     forest = make_random_forest_predictor(encoding="path", n_estimators=7, max_depth=3, n_jobs=2)
     assert isinstance(forest.named_steps["encode"], PathEncoder)
