@@ -1,0 +1,73 @@
+"""The NAS-Bench-101 search space (Ying et al., ICML 2019)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from skassess.spaces._base import INPUT, OUTPUT, CellSpace
+
+__all__ = ["NASBench101"]
+
+CONV1X1 = "conv1x1-bn-relu"
+CONV3X3 = "conv3x3-bn-relu"
+MAXPOOL3X3 = "maxpool3x3"
+
+# The order of ``available_ops`` in the official nasbench config; a cell's hash
+# labels each inner op by its index here (``ModelSpec.hash_spec``).
+_CANONICAL_OPS = (CONV3X3, CONV1X1, MAXPOOL3X3)
+
+
+class NASBench101(CellSpace):
+    """The NAS-Bench-101 space: cells of at most 7 vertices and 9 edges.
+
+    Inner vertices carry ``conv1x1-bn-relu``, ``conv3x3-bn-relu`` or
+    ``maxpool3x3``. Validity, pruning and :meth:`hash` follow the official
+    ``nasbench`` code exactly (``ModelSpec`` prunes, ``NASBench.is_valid``
+    checks the pruned cell), so :meth:`hash` is the official module hash that
+    keys the benchmark's records, and :meth:`hash_arrays` gives it for a whole
+    table at once.
+
+    Attributes
+    ----------
+    ops : tuple of str
+        ``("conv1x1-bn-relu", "conv3x3-bn-relu", "maxpool3x3")``.
+    op_names : tuple of str
+        ``("input", *ops, "output")``: op id 0 is the input, 4 the output, as in
+        the shared ``nasbench101.npz`` table.
+    max_vertices : int
+        7.
+    max_edges : int
+        9.
+
+    Examples
+    --------
+    >>> from skassess.spaces import NASBench101
+    >>> space = NASBench101()
+    >>> matrix = [[0, 1, 1, 1, 0, 1, 0],
+    ...           [0, 0, 0, 0, 0, 0, 1],
+    ...           [0, 0, 0, 0, 0, 0, 1],
+    ...           [0, 0, 0, 0, 1, 0, 0],
+    ...           [0, 0, 0, 0, 0, 0, 1],
+    ...           [0, 0, 0, 0, 0, 0, 1],
+    ...           [0, 0, 0, 0, 0, 0, 0]]
+    >>> ops = ["input", "conv1x1-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu",
+    ...        "conv3x3-bn-relu", "maxpool3x3", "output"]
+    >>> space.hash((matrix, ops))
+    '28cfc7874f6d200472e1a9dcd8650aa0'
+    """
+
+    def __init__(self) -> None:
+        super().__init__(ops=(CONV1X1, CONV3X3, MAXPOOL3X3), max_vertices=7, max_edges=9)
+
+    def _params(self) -> dict[str, Any]:
+        return {}
+
+    def _label_map(self) -> dict[str, int]:
+        return {INPUT: -1, OUTPUT: -2, **{op: k for k, op in enumerate(_CANONICAL_OPS)}}
+
+    def _too_large_message(self, total: int) -> str:
+        return (
+            "NASBench101() has 423,624 distinct cells, too many to enumerate from "
+            "scratch (about 5 x 10^8 labelled candidates); load them from the "
+            "benchmark table with skassess.datasets.load_nasbench101(path).cells"
+        )
