@@ -190,3 +190,11 @@ def test_nested_params_in_grid_search(nb101):
 )
 def test_data_free_sklearn_checks(check):
     check("SemiSupervisedAssessor", SemiSupervisedAssessor())
+
+
+def test_architecture_checks(nb101):
+    from skassess.utils.estimator_checks import check_architecture_estimator
+
+    cells, y = nb101
+    ran = check_architecture_estimator(tiny(max_iter=2), cells[:30], y[:30])
+    assert "check_regressor_score_ignores_nan" in ran

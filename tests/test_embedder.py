@@ -220,3 +220,10 @@ def test_feature_names_and_tags():
 )
 def test_data_free_sklearn_checks(check):
     check("ArchitectureEmbedder", ArchitectureEmbedder())
+
+
+def test_architecture_checks(nb101_cells):
+    from skassess.utils.estimator_checks import check_architecture_estimator
+
+    ran = check_architecture_estimator(tiny(max_iter=2), nb101_cells[:30])
+    assert "check_transform_equals_fit_transform" in ran

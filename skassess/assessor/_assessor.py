@@ -52,8 +52,13 @@ from skassess.assessor._cell_encoder import (
 )
 from skassess.assessor._embedder import ArchitectureEmbedder
 from skassess.assessor._graph import attach, kernel_bandwidth, kernel_weights, knn_graph
-from skassess.assessor._inputs import check_cells, check_partial_targets
-from skassess.assessor._losses import LOSSES, gaussianised_ranks, training_loss
+from skassess.assessor._inputs import check_cells, check_partial_targets, labeled_r2_score
+from skassess.assessor._losses import (
+    LOSSES,
+    gaussianised_ranks,
+    rank_preserving_line,
+    training_loss,
+)
 
 __all__ = ["SemiSupervisedAssessor"]
 
@@ -351,7 +356,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
             self._graphs.append(_graph_to_cpu(graph))
             self._score_scales.append((mean, scale))
         combined = np.mean(scores, axis=0)
-        self._calibration = _fit_line(combined[labeled], target[labeled])
+        self._calibration = rank_preserving_line(combined[labeled], target[labeled])
         self.transduction_ = _apply_line(self._calibration, combined)
         return self
 
@@ -487,6 +492,10 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
             scores.append((member.astype(np.float64) - mean) / scale)
         return _apply_line(self._calibration, np.mean(scores, axis=0))
 
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """R^2 on the cells whose target is not NaN (unlabeled rows are skipped)."""
+        return labeled_r2_score(self, X, y, sample_weight)
+
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "networks_")
 
@@ -520,16 +529,6 @@ def _graph_to_cpu(graph: _Graph) -> _Graph:
     graph.indices = graph.indices.cpu()
     graph.weights = graph.weights.cpu()
     return graph
-
-
-def _fit_line(scores: np.ndarray, target: np.ndarray) -> tuple[float, float]:
-    """Least-squares ``target ~ a * score + b`` with ``a > 0``, so the ranking is kept."""
-    centred = scores - scores.mean()
-    denominator = float(centred @ centred)
-    slope = float(centred @ (target - target.mean())) / denominator if denominator else 0.0
-    if slope <= 0:  # scores anti-correlated on the training cells: keep their ranking anyway
-        slope = float(target.std() / scores.std()) if scores.std() > 0 else 0.0
-    return slope, float(target.mean() - slope * scores.mean())
 
 
 def _apply_line(line: tuple[float, float], scores: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 
 from skassess._cell import Cell, as_cells
 
-__all__ = ["check_cells", "check_partial_targets", "check_targets"]
+__all__ = ["check_cells", "check_partial_targets", "check_targets", "labeled_r2_score"]
 
 
 def check_cells(X: Any, space: Any = None, *, min_cells: int = 1, what: str = "X") -> list[Cell]:
@@ -60,3 +60,17 @@ def check_partial_targets(y: Any, n_cells: int, *, min_labeled: int = 2) -> np.n
     if np.ptp(labeled) == 0:
         raise ValueError("all labeled targets are equal; there is nothing to rank")
     return target
+
+
+def labeled_r2_score(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> float:
+    """R^2 of ``estimator.predict(X)`` on the rows of ``X`` whose target is not NaN."""
+    from sklearn.metrics import r2_score
+
+    cells = as_cells(X)
+    target = check_targets(y, len(cells))
+    labeled = np.flatnonzero(~np.isnan(target))
+    if labeled.size == 0:
+        raise ValueError("every target is NaN; score needs labeled cells")
+    prediction = estimator.predict([cells[i] for i in labeled])
+    weight = None if sample_weight is None else np.asarray(sample_weight)[labeled]
+    return float(r2_score(target[labeled], prediction, sample_weight=weight))

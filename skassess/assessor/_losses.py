@@ -15,7 +15,7 @@ import torch
 from scipy.stats import norm, rankdata
 from torch.nn import functional as F
 
-__all__ = ["LOSSES", "gaussianised_ranks", "training_loss"]
+__all__ = ["LOSSES", "gaussianised_ranks", "rank_preserving_line", "training_loss"]
 
 LOSSES = ("pairwise_logistic", "pairwise_hinge", "mse")
 
@@ -44,3 +44,17 @@ def training_loss(name: str, scores: torch.Tensor, targets: torch.Tensor) -> tor
     if name == "pairwise_hinge":
         return F.relu(1.0 - margins).mean()
     raise ValueError(f"loss must be one of {LOSSES}, got {name!r}")
+
+
+def rank_preserving_line(scores: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    """Least-squares line ``target ~ a * score + b`` with ``a > 0``.
+
+    Maps a ranking model's scores to target units without changing their
+    order (an isotonic map would create ties, which cost Kendall's tau).
+    """
+    centred = scores - scores.mean()
+    denominator = float(centred @ centred)
+    slope = float(centred @ (target - target.mean())) / denominator if denominator else 0.0
+    if slope <= 0:  # anti-correlated on the training cells: keep the order anyway
+        slope = float(target.std() / scores.std()) if scores.std() > 0 else 0.0
+    return slope, float(target.mean() - slope * scores.mean())
