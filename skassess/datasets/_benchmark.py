@@ -112,7 +112,8 @@ class Benchmark:
             for key, value in (info or {}).items()
         }
         self._hashes = None if hashes is None else _aligned(hashes, "hashes", n_cells, str)
-        self._index: dict[str, int] | None = None
+        self._sorted_hashes: np.ndarray | None = None
+        self._hash_order: np.ndarray | None = None
         self._exact: dict[Cell, int] | None = None
 
     # -- basic access ----------------------------------------------------------
@@ -169,27 +170,29 @@ class Benchmark:
             cells = as_cells(cells, space=self.space)
         except InvalidCellError as exc:
             raise UnknownCellError(f"{exc}; it cannot be in {self.name}") from None
-        if self._index is None:
+        if self._sorted_hashes is None:
             self._build_index()
-        exact = self._exact or {}
         rows = np.empty(len(cells), dtype=np.intp)
         pending = []
         for position, cell in enumerate(cells):
-            row = exact.get(cell)
+            row = self._exact.get(cell) if self._exact is not None else None
             if row is None:
                 pending.append(position)
             else:
                 rows[position] = row
         if pending:
-            hashes = self.space.hash_many([cells[p] for p in pending])
-            for position, key in zip(pending, np.asarray(hashes).astype(str).tolist(), strict=True):
-                row = self._index.get(key)
-                if row is None:
-                    raise UnknownCellError(
-                        f"cell {position} is not in {self.name} (canonical hash {key}): "
-                        f"{cells[position]!r}"
-                    )
-                rows[position] = row
+            keys = np.asarray(self.space.hash_many([cells[p] for p in pending])).astype(str)
+            found = np.searchsorted(self._sorted_hashes, keys)
+            found = np.minimum(found, max(len(self) - 1, 0))
+            missing = self._sorted_hashes[found] != keys if len(self) else np.ones(len(keys), bool)
+            if missing.any():
+                first = int(np.argmax(missing))
+                position = pending[first]
+                raise UnknownCellError(
+                    f"cell {position} is not in {self.name} (canonical hash {keys[first]}): "
+                    f"{cells[position]!r}"
+                )
+            rows[pending] = self._hash_order[found]
         return rows
 
     def query(self, cells: Any, metric: str | None = None) -> np.ndarray:
@@ -226,13 +229,19 @@ class Benchmark:
             ) from None
 
     def _build_index(self) -> None:
-        hashes = self.hashes.tolist()
-        n_cells = len(hashes)
-        # dict() keeps the last value of a repeated key: feed rows backwards so
-        # that the first entry of a group of isomorphic cells wins.
-        self._index = dict(zip(reversed(hashes), range(n_cells - 1, -1, -1), strict=True))
-        if len(self._index) < n_cells:
-            self._exact = dict(zip(reversed(self.cells), range(n_cells - 1, -1, -1), strict=True))
+        """Sort the hashes once; a look-up is then a binary search."""
+        hashes = self.hashes
+        if (hashes[1:] >= hashes[:-1]).all():  # NAS-Bench-101 comes sorted by hash
+            order = np.arange(len(hashes))
+        else:
+            order = np.argsort(hashes, kind="stable")  # the first of equal hashes first
+        sorted_hashes = hashes[order]
+        if (sorted_hashes[1:] == sorted_hashes[:-1]).any():
+            # Isomorphic cells listed separately: an exact (labelled) match wins.
+            n_cells = len(self.cells)
+            rows = range(n_cells - 1, -1, -1)
+            self._exact = dict(zip(reversed(self.cells), rows, strict=True))
+        self._hash_order, self._sorted_hashes = order, sorted_hashes
 
     # -- subsets ---------------------------------------------------------------
 
@@ -280,7 +289,7 @@ class Benchmark:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_index"] = state["_exact"] = None  # rebuilt on demand
+        state["_sorted_hashes"] = state["_hash_order"] = state["_exact"] = None  # rebuilt
         return state
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
+import zipfile
 from array import array
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,7 @@ def load_nasbench101(
     """
     path = find_data_file(path, FILE_NAMES, NAME, WHERE_TO_GET)
     if _is_npz(path):
-        with np.load(path, allow_pickle=False) as data:
+        with _open_npz(path) as data:
             if CACHE_FORMAT in _string(data, "format"):
                 return _from_run_arrays(_read_cache_arrays(data, path), epochs)
             return _from_table(data, path)
@@ -211,8 +212,11 @@ def parse_nasbench101_tfrecord(path: str | os.PathLike) -> dict[str, np.ndarray]
                     f"module hash {module_hash} names a different cell than in record "
                     f"{first_seen[cell][2]}"
                 )
-            evaluations, trainable_parameters, _ = decode_model_metrics(metrics)
-        except (ValueError, ProtobufDecodeError) as exc:
+            try:
+                evaluations, trainable_parameters, _ = decode_model_metrics(metrics)
+            except ProtobufDecodeError as exc:
+                raise ValueError(f"raw_metrics is not a ModelMetrics message: {exc}") from None
+        except ValueError as exc:
             raise CorruptedFileError(path, offset, index, str(exc)) from None
         if len(evaluations) == 0:
             raise CorruptedFileError(path, offset, index, "ModelMetrics has no evaluation_data")
@@ -253,15 +257,32 @@ def parse_nasbench101_tfrecord(path: str | os.PathLike) -> dict[str, np.ndarray]
 def _check_cells(
     path: Any, space: Any, first_seen: list[tuple[str, str, int, int]], hashes: list[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Build, validate and hash every distinct cell; pack them into arrays."""
-    cells = []
+    """Pack every distinct cell into arrays, validate and hash them with the space."""
+    op_index = {name: i for i, name in enumerate(space.op_names)}
+    parsed = []
     for raw_adjacency, raw_operations, index, offset in first_seen:
         try:
             matrix, ops = _parse_cell(raw_adjacency, raw_operations)
-            cells.append(space.validate(Cell(matrix, ops)))
-        except (ValueError, InvalidCellError) as exc:
+            unknown = [op for op in ops if op not in op_index]
+            if unknown:
+                raise ValueError(f"unknown op {unknown[0]!r}; the space has {space.op_names}")
+        except ValueError as exc:
             raise CorruptedFileError(path, offset, index, f"invalid cell: {exc}") from None
-    computed = np.asarray(space.hash_many(cells)).astype(str)
+        parsed.append((matrix, [op_index[op] for op in ops]))
+    n_cells, width = len(parsed), max(len(ops) for _, ops in parsed)
+    adjacency = np.zeros((n_cells, width, width), dtype=np.uint8)
+    ops = np.full((n_cells, width), -1, dtype=np.int8)
+    num_vertices = np.empty(n_cells, dtype=np.int8)
+    for row, (matrix, ids) in enumerate(parsed):
+        n = len(ids)
+        adjacency[row, :n, :n] = matrix
+        ops[row, :n] = ids
+        num_vertices[row] = n
+    try:
+        computed = space.hash_arrays(adjacency, ops)
+    except InvalidCellError:
+        _raise_for_first_invalid(path, space, parsed, first_seen)
+        raise  # pragma: no cover - the vectorised and per-cell checks disagree
     mismatch = np.flatnonzero(computed != np.asarray(hashes))
     if len(mismatch):
         _, _, index, offset = first_seen[mismatch[0]]
@@ -272,17 +293,15 @@ def _check_cells(
             f"module hash {hashes[mismatch[0]]} does not match its cell, whose "
             f"NAS-Bench-101 hash is {computed[mismatch[0]]}",
         )
-    op_index = {name: i for i, name in enumerate(space.op_names)}
-    n_cells, width = len(cells), max(cell.n_vertices for cell in cells)
-    adjacency = np.zeros((n_cells, width, width), dtype=np.uint8)
-    ops = np.full((n_cells, width), -1, dtype=np.int8)
-    num_vertices = np.empty(n_cells, dtype=np.int8)
-    for row, cell in enumerate(cells):
-        n = cell.n_vertices
-        adjacency[row, :n, :n] = cell.matrix
-        ops[row, :n] = [op_index[op] for op in cell.ops]
-        num_vertices[row] = n
     return adjacency, ops, num_vertices
+
+
+def _raise_for_first_invalid(path: Any, space: Any, parsed: list, first_seen: list) -> None:
+    for (matrix, ids), (_, _, index, offset) in zip(parsed, first_seen, strict=True):
+        try:
+            space.validate((matrix, ids))
+        except InvalidCellError as exc:
+            raise CorruptedFileError(path, offset, index, f"invalid cell: {exc}") from None
 
 
 def _runs_array(
@@ -329,7 +348,7 @@ def _read_cache(source: Path) -> dict[str, np.ndarray] | None:
                     and int(data["source_mtime_ns"]) == stat.st_mtime_ns
                 ):
                     return _read_cache_arrays(data, candidate)
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
             continue  # unreadable or stale: parse the source again
     return None
 
@@ -454,16 +473,51 @@ def cells_from_arrays(
             f"row {row} is not a valid cell: adjacency {adjacency[row].tolist()}, "
             f"ops {ops[row].tolist()}, num_vertices {num_vertices[row]}"
         )
+    # Cells are immutable, so cells with equal matrices (or op lists) share one
+    # read-only array (tuple): NAS-Bench-101's 423,624 cells have only a few
+    # thousand distinct matrices, and building them is then mostly a loop of
+    # Cell._trusted calls.
     cells: list[Cell | None] = [None] * n_cells
     for n in np.unique(num_vertices).tolist():
         members = np.flatnonzero(num_vertices == n)
-        block = np.ascontiguousarray(adjacency[members, :n, :n], dtype=np.uint8)
-        unique_ops, which = np.unique(ops[members, :n], axis=0, return_inverse=True)
-        names = [tuple(op_names[i] for i in row) for row in unique_ops.tolist()]
-        which = which.reshape(-1).tolist()
-        for k, row in enumerate(members.tolist()):
-            cells[row] = Cell._trusted(block[k], names[which[k]])
+        flat = adjacency[members, :n, :n].reshape(len(members), n * n)
+        first, which_matrix = _distinct_rows(np.packbits(flat.astype(np.uint8), axis=1))
+        matrices = [_read_only(flat[i].reshape(n, n)) for i in first.tolist()]
+        op_rows = ops[members, :n]
+        first, which_ops = _distinct_rows(op_rows)
+        names = [tuple(op_names[i] for i in op_rows[k].tolist()) for k in first.tolist()]
+        for row, m, o in zip(
+            members.tolist(), which_matrix.tolist(), which_ops.tolist(), strict=True
+        ):
+            cells[row] = Cell._trusted(matrices[m], names[o])
     return cells
+
+
+def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the first occurrence of each distinct row, and each row's distinct id."""
+    rows = np.ascontiguousarray(rows)
+    width = rows.dtype.itemsize * rows.shape[1]
+    if width <= 8:  # one integer key per row: far faster to sort than rows
+        padded = np.zeros((len(rows), 8), dtype=np.uint8)
+        padded[:, :width] = rows.view(np.uint8).reshape(len(rows), width)
+        keys = padded.view(np.uint64).ravel()
+    else:
+        keys = rows.view(np.dtype((np.void, width))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
+def _read_only(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.array(matrix, dtype=np.uint8, order="C")
+    matrix.flags.writeable = False
+    return matrix
+
+
+def _open_npz(path: Path) -> Any:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path} is not a readable .npz file: {exc}") from None
 
 
 def _is_npz(path: Path) -> bool:
