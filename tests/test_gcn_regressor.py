@@ -234,3 +234,19 @@ def test_unlabeled_rows_help_on_a_manifold():
     semi_score = r2_score(y[30:], semi.predict(X[30:]))
     supervised_score = r2_score(y[30:], supervised.predict(X[30:]))
     assert semi_score > supervised_score + 0.1
+
+
+def test_written_out_adam_matches_torch_adam():
+    from skassess.assessor._gcn import _Adam
+
+    generator = torch.Generator().manual_seed(0)
+    ours = torch.randn(5, 3, generator=generator, requires_grad=True)
+    theirs = ours.detach().clone().requires_grad_(True)
+    inputs = torch.randn(20, 5, generator=generator)
+    optimizers = [(ours, _Adam([ours], lr=0.01)), (theirs, torch.optim.Adam([theirs], lr=0.01))]
+    for _ in range(30):
+        for weight, optimizer in optimizers:
+            optimizer.zero_grad()
+            ((inputs @ weight) ** 2).sum().backward()
+            optimizer.step()
+    torch.testing.assert_close(ours, theirs)

@@ -167,7 +167,7 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
     >>> X = rng.uniform(size=(60, 2))
     >>> y = X.sum(axis=1)
     >>> y[20:] = np.nan  # 20 labeled rows, 40 unlabeled
-    >>> model = TransductiveGCNRegressor(n_neighbors=5, max_iter=50, random_state=0)
+    >>> model = TransductiveGCNRegressor(n_neighbors=5, random_state=0)
     >>> model = model.fit(X, y)
     >>> model.transduction_.shape, int(model.labeled_mask_.sum())
     ((60,), 20)
@@ -358,7 +358,7 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         with private_rng(seed, device):
             network = _GCN(self._fit_X.shape[1], tuple(self.hidden_layer_sizes), 1, self.dropout)
             network.to(device)
-            optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate_init)
+            optimizer = _Adam(list(network.parameters()), lr=self.learning_rate_init)
             pairs = _PairSampler(target, train_index, make_generator(seed, device))
             self.loss_curve_ = []
             self.validation_scores_ = [] if self.early_stopping else None
@@ -548,6 +548,39 @@ class _GCN(torch.nn.Module):
         coefs = [layer.weight.detach().cpu().numpy().T.copy() for layer in self.layers]
         intercepts = [layer.bias.detach().cpu().numpy().copy() for layer in self.layers]
         return coefs, intercepts
+
+
+class _Adam:
+    """Adam (Kingma & Ba, ICLR 2015) with the default betas, written out.
+
+    Equivalent to :class:`torch.optim.Adam` without weight decay; it exists
+    because the first use of ``torch.optim`` imports ``torch._dynamo``, which
+    takes several seconds, longer than fitting a small model.
+    """
+
+    def __init__(self, params: list[torch.nn.Parameter], lr: float):
+        self.params, self.lr = params, lr
+        self.betas, self.eps, self.n_steps = (0.9, 0.999), 1e-8, 0
+        self.first = [torch.zeros_like(p) for p in params]
+        self.second = [torch.zeros_like(p) for p in params]
+
+    def zero_grad(self) -> None:
+        for param in self.params:
+            param.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.n_steps += 1
+        beta1, beta2 = self.betas
+        step_size = self.lr / (1 - beta1**self.n_steps)
+        correction2 = 1 - beta2**self.n_steps
+        for param, first, second in zip(self.params, self.first, self.second, strict=True):
+            if param.grad is None:
+                continue
+            first.mul_(beta1).add_(param.grad, alpha=1 - beta1)
+            second.mul_(beta2).addcmul_(param.grad, param.grad, value=1 - beta2)
+            denominator = (second / correction2).sqrt_().add_(self.eps)
+            param.addcdiv_(first, denominator, value=-step_size)
 
 
 class _SymmetricPropagation(torch.autograd.Function):
