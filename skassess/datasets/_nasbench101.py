@@ -29,9 +29,9 @@ from skassess.datasets._protobuf import ProtobufDecodeError
 from skassess.datasets._runs import RunTable
 from skassess.datasets._tfrecord import CorruptedFileError, iter_tfrecords
 from skassess.datasets.nasbench101_tfrecord import (
+    _decode_model_metrics,
     _parse_cell,
     _split_record,
-    decode_model_metrics,
 )
 
 __all__ = ["convert_nasbench101", "load_nasbench101"]
@@ -213,7 +213,7 @@ def parse_nasbench101_tfrecord(path: str | os.PathLike) -> dict[str, np.ndarray]
                     f"{first_seen[cell][2]}"
                 )
             try:
-                evaluations, trainable_parameters, _ = decode_model_metrics(metrics)
+                evaluations, trainable_parameters, _ = _decode_model_metrics(metrics)
             except ProtobufDecodeError as exc:
                 raise ValueError(f"raw_metrics is not a ModelMetrics message: {exc}") from None
         except ValueError as exc:
@@ -224,8 +224,8 @@ def parse_nasbench101_tfrecord(path: str | os.PathLike) -> dict[str, np.ndarray]
             parameters[cell] = trainable_parameters
         record_cells.append(cell)
         record_epochs.append(epochs)
-        values.extend(evaluations[-1, 1:].tolist())
-        values.extend(evaluations[1, 1:].tolist() if len(evaluations) == 3 else nan4)
+        values.extend(evaluations[-1][1:])
+        values.extend(evaluations[1][1:] if len(evaluations) == 3 else nan4)
     if not first_seen:
         raise CorruptedFileError(path, 0, 0, "the file holds no records")
     hashes = list(cell_of_hash)
