@@ -198,3 +198,24 @@ def test_architecture_checks(nb101):
     cells, y = nb101
     ran = check_architecture_estimator(tiny(max_iter=2), cells[:30], y[:30])
     assert "check_regressor_score_ignores_nan" in ran
+
+
+def test_semi_supervised_grid_search_and_cross_validation(nb101):
+    from sklearn.model_selection import cross_val_score
+
+    from skassess.metrics import get_scorer
+    from skassess.model_selection import SemiSupervisedKFold
+
+    cells, y = nb101
+    partial = half_labeled(y)
+    cv = SemiSupervisedKFold(2, shuffle=True, random_state=0)
+    search = GridSearchCV(
+        tiny(max_iter=2),
+        {"embedder__embedding_dim": [4, 8], "loss": ["mse", "pairwise_logistic"]},
+        cv=cv,
+        scoring=get_scorer("kendall_tau"),
+    )
+    search.fit(cells, partial)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    scores = cross_val_score(tiny(max_iter=2), cells, partial, cv=cv)
+    assert np.isfinite(scores).all()

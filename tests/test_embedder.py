@@ -191,15 +191,6 @@ def test_two_stage_pipeline_in_cross_validation(nb101_path, nb101_cells):
     assert search.best_estimator_[0].transform(nb101_cells[:3]).shape[1] in (4, 8)
 
 
-def test_two_stage_pipeline_with_the_transductive_regressor(nb101_cells):
-    gcn = pytest.importorskip("skassess.assessor._gcn")
-    y = np.random.RandomState(0).rand(len(nb101_cells))
-    y[::2] = np.nan
-    pipeline = make_pipeline(tiny(), gcn.TransductiveGCNRegressor())
-    pipeline.fit(nb101_cells, y)
-    assert pipeline.predict(nb101_cells[:5]).shape == (5,)
-
-
 def test_feature_names_and_tags():
     embedder = tiny().fit(random_cells(10))
     assert list(embedder.get_feature_names_out())[:2] == [
@@ -227,3 +218,22 @@ def test_architecture_checks(nb101_cells):
 
     ran = check_architecture_estimator(tiny(max_iter=2), nb101_cells[:30])
     assert "check_transform_equals_fit_transform" in ran
+
+
+def test_two_stage_pipeline_in_semi_supervised_cross_validation(nb101_cells):
+    from skassess import TransductiveGCNRegressor
+    from skassess.metrics import get_scorer
+    from skassess.model_selection import SemiSupervisedKFold
+
+    y = np.array([cell.n_edges + 0.1 * cell.n_vertices for cell in nb101_cells])
+    y[::3] = np.nan
+    pipeline = make_pipeline(tiny(), TransductiveGCNRegressor(max_iter=20, random_state=0))
+    scores = cross_val_score(
+        pipeline,
+        nb101_cells,
+        y,
+        cv=SemiSupervisedKFold(3),
+        scoring=get_scorer("kendall_tau"),
+    )
+    assert scores.shape == (3,)
+    assert np.isfinite(scores).all()
