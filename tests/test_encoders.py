@@ -6,20 +6,10 @@ from sklearn.utils import get_tags
 
 from skassess import Cell, InvalidCellError
 from skassess.encoders import AdjacencyOpsEncoder, PathEncoder
+from skassess.spaces import NASBench101
 from skassess.utils.estimator_checks import check_architecture_estimator
 
 NB101_OPS = ("conv1x1-bn-relu", "conv3x3-bn-relu", "maxpool3x3")
-
-
-class _StandInSpace:
-    """The part of the skassess.spaces contract the encoders use."""
-
-    ops = NB101_OPS
-    op_names = ("input", *NB101_OPS, "output")
-    max_vertices = 7
-
-    def validate(self, cell):
-        return cell
 
 
 def _nb101_sample(path, n, seed):
@@ -53,6 +43,7 @@ DIAMOND = Cell(
     ["input", "a", "b", "c", "output"],
 )
 SMALL = Cell([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "c", "output"])
+SMALL_NB101 = Cell([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "maxpool3x3", "output"])
 
 
 # -- AdjacencyOpsEncoder ------------------------------------------------------------
@@ -74,7 +65,7 @@ def test_adjacency_features_by_hand():
 
 
 def test_adjacency_on_nb101_has_36_features(nb101_cells):
-    encoder = AdjacencyOpsEncoder(space=_StandInSpace())
+    encoder = AdjacencyOpsEncoder(space=NASBench101())
     features = encoder.fit_transform(nb101_cells)
     assert features.shape == (len(nb101_cells), 21 + 5 * 3)
     # exactly one op per inner vertex, and as many edges as the cell has
@@ -86,16 +77,31 @@ def test_adjacency_on_nb101_has_36_features(nb101_cells):
 
 
 def test_space_fixes_the_layout_whatever_the_fit_cells():
-    space = _StandInSpace()
+    space = NASBench101()
     cell = Cell([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "maxpool3x3", "output"])
     encoder = AdjacencyOpsEncoder(space=space).fit([cell])
     assert encoder.ops_ == NB101_OPS and encoder.max_vertices_ == 7
     assert encoder.transform([cell]).shape == (1, 36)
 
 
+def test_cells_must_fit_the_space_layout():
+    encoder = AdjacencyOpsEncoder(space=NASBench101()).fit([SMALL_NB101])
+    no_input = Cell([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["output", "maxpool3x3", "output"])
+    with pytest.raises(InvalidCellError, match="cell 1 must start with 'input'"):
+        encoder.transform([SMALL_NB101, no_input])
+    # 8 vertices, one dangling: in the space once pruned, but not encodable as given
+    matrix = np.zeros((8, 8), dtype=int)
+    matrix[0, 1] = matrix[1, 7] = matrix[0, 2] = 1
+    unpruned = Cell(matrix, ["input", *["conv3x3-bn-relu"] * 6, "output"])
+    assert NASBench101().is_valid(unpruned)
+    with pytest.raises(InvalidCellError, match=r"8 vertices.*space\.prune"):
+        encoder.transform([unpruned])
+    assert encoder.transform([NASBench101().prune(unpruned)]).shape == (1, 36)
+
+
 def test_integer_op_ids_need_the_space():
     pair = ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [0, 3, 4])
-    encoder = AdjacencyOpsEncoder(space=_StandInSpace()).fit([pair])
+    encoder = AdjacencyOpsEncoder(space=NASBench101()).fit([pair])
     named = ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "maxpool3x3", "output"])
     np.testing.assert_array_equal(encoder.transform([pair]), encoder.transform([named]))
     with pytest.raises(InvalidCellError, match="integer ids"):
@@ -186,7 +192,7 @@ def test_counts_versus_indicators():
 
 
 def test_path_encoding_matches_recursive_enumeration(nb101_cells):
-    encoder = PathEncoder(space=_StandInSpace(), binary=False).fit(nb101_cells)
+    encoder = PathEncoder(space=NASBench101(), binary=False).fit(nb101_cells)
     assert len(encoder.get_feature_names_out()) == 364  # BANANAS: sum 3**l, l = 0..5
     index = {name: i for i, name in enumerate(encoder.get_feature_names_out())}
     features = encoder.transform(nb101_cells)
@@ -235,7 +241,7 @@ def test_max_path_length_truncates():
 
 @pytest.mark.parametrize(
     "encoder",
-    [AdjacencyOpsEncoder(), PathEncoder(), PathEncoder(space=_StandInSpace(), binary=False)],
+    [AdjacencyOpsEncoder(), PathEncoder(), PathEncoder(space=NASBench101(), binary=False)],
     ids=repr,
 )
 def test_architecture_checks(encoder, nb101_cells):

@@ -32,16 +32,20 @@ __all__ = [
 _ENCODERS = {"adjacency": AdjacencyOpsEncoder, "path": PathEncoder}
 
 
-def _encoder(encoding: str, space: Any):
+def _encoder(encoding: Any, space: Any):
+    if not isinstance(encoding, str):
+        return encoding  # an encoder instance, e.g. PathEncoder(max_path_length=3)
     if encoding not in _ENCODERS:
-        raise ValueError(f"encoding must be one of {sorted(_ENCODERS)}, got {encoding!r}")
+        raise ValueError(
+            f"encoding must be one of {sorted(_ENCODERS)} or an encoder, got {encoding!r}"
+        )
     return _ENCODERS[encoding](space=space)
 
 
 def make_random_forest_predictor(
     space: Any = None,
     *,
-    encoding: str = "adjacency",
+    encoding: Any = "adjacency",
     n_estimators: int = 300,
     random_state: Any = None,
     n_jobs: int | None = None,
@@ -57,9 +61,10 @@ def make_random_forest_predictor(
     ----------
     space : CellSpace, optional
         Passed to the encoder; None learns the op vocabulary in ``fit``.
-    encoding : {"adjacency", "path"}, default="adjacency"
+    encoding : {"adjacency", "path"} or transformer, default="adjacency"
         :class:`~skassess.encoders.AdjacencyOpsEncoder` or
-        :class:`~skassess.encoders.PathEncoder`.
+        :class:`~skassess.encoders.PathEncoder` (built with ``space``), or an
+        encoder instance used as is (``space`` is then ignored).
     n_estimators : int, default=300
         Number of trees.
     random_state : int, RandomState instance or None, default=None
@@ -88,7 +93,7 @@ def make_random_forest_predictor(
 def make_mlp_predictor(
     space: Any = None,
     *,
-    encoding: str = "path",
+    encoding: Any = "path",
     hidden_layer_sizes: tuple[int, ...] = (20,) * 10,
     learning_rate_init: float = 0.01,
     max_iter: int = 200,
@@ -108,7 +113,8 @@ def make_mlp_predictor(
     ----------
     space : CellSpace, optional
         Passed to the encoder; None learns the op vocabulary in ``fit``.
-    encoding : {"path", "adjacency"}, default="path"
+    encoding : {"path", "adjacency"} or transformer, default="path"
+        See :func:`make_random_forest_predictor`.
     hidden_layer_sizes, learning_rate_init, max_iter : see MLPRegressor
     random_state : int, RandomState instance or None, default=None
     **mlp_params
@@ -139,7 +145,7 @@ def make_mlp_predictor(
 def make_gradient_boosting_predictor(
     space: Any = None,
     *,
-    encoding: str = "adjacency",
+    encoding: Any = "adjacency",
     random_state: Any = None,
     **boosting_params: Any,
 ) -> Pipeline:
@@ -154,7 +160,8 @@ def make_gradient_boosting_predictor(
     ----------
     space : CellSpace, optional
         Passed to the encoder; None learns the op vocabulary in ``fit``.
-    encoding : {"adjacency", "path"}, default="adjacency"
+    encoding : {"adjacency", "path"} or transformer, default="adjacency"
+        See :func:`make_random_forest_predictor`.
     random_state : int, RandomState instance or None, default=None
     **boosting_params
         Further :class:`~sklearn.ensemble.HistGradientBoostingRegressor` parameters.

@@ -32,10 +32,14 @@ class AdjacencyOpsEncoder(_BaseCellEncoder):
     space : CellSpace, optional
         A search space from :mod:`skassess.spaces`. When given, its ``ops`` and
         ``max_vertices`` fix the feature layout (the same for every data set of
-        the space), cells are validated against it, and integer op ids are
-        understood. When None, the inner-op vocabulary and the largest cell
-        size are learned from the cells seen in :meth:`fit`, as a vectorizer
-        learns its vocabulary.
+        the space) and integer op ids are understood. When None, the inner-op
+        vocabulary and the largest cell size are learned from the cells seen in
+        :meth:`fit`, as a vectorizer learns its vocabulary. Either way, a cell
+        with an unknown inner op or too many vertices is an error; cells are
+        encoded as given, so prune them first
+        (:meth:`~skassess.spaces.CellSpace.prune`) if they may hold vertices
+        off every input-output path. Full membership of the space is not
+        checked (it is slow): see :meth:`~skassess.spaces.CellSpace.validate`.
     dtype : float dtype, default=np.float64
         Type of the output array.
 

@@ -97,7 +97,10 @@ class _BaseCellEncoder(TransformerMixin, BaseEstimator):
     # -- helpers ------------------------------------------------------------------
 
     def _check_cells(self, X: Any) -> list[Cell]:
-        cells = as_cells(X, space=self.space)
+        # The space names integer op ids; membership is not validated cell by
+        # cell (slow on whole benchmarks): _pack checks, vectorised, what the
+        # feature layout needs.
+        cells = as_cells(X, space=None if self.space is None else _OpVocabulary(self.space))
         if not cells:
             raise ValueError(
                 f"{type(self).__name__} needs at least one cell, got an empty sequence"
@@ -111,9 +114,12 @@ class _BaseCellEncoder(TransformerMixin, BaseEstimator):
         except InvalidCellError as exc:
             raise InvalidCellError(
                 f"{exc}; {type(self).__name__} was fitted on inner ops {list(self.ops_)} "
-                f"and cells of at most {self.max_vertices_} vertices"
+                f"and cells of at most {self.max_vertices_} vertices (prune larger cells "
+                "first: space.prune(cell))"
             ) from None
         n_vertices = (op_ids >= 0).sum(axis=1)
+        if self.space is not None:
+            self._check_endpoints(cells, op_ids, n_vertices)
         position = np.arange(self.max_vertices_)
         inner = (position >= 1) & (position < n_vertices[:, None] - 1)
         bad = inner & (op_ids >= len(self.ops_))
@@ -126,6 +132,20 @@ class _BaseCellEncoder(TransformerMixin, BaseEstimator):
             )
         return adjacency, op_ids, n_vertices
 
+    def _check_endpoints(
+        self, cells: list[Cell], op_ids: np.ndarray, n_vertices: np.ndarray
+    ) -> None:
+        names = self.space.op_names
+        first = self._vocabulary.index(names[0])
+        last = self._vocabulary.index(names[-1])
+        bad = (op_ids[:, 0] != first) | (op_ids[np.arange(len(op_ids)), n_vertices - 1] != last)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InvalidCellError(
+                f"cell {row} must start with {names[0]!r} and end with {names[-1]!r} in "
+                f"{self.space!r}, got ops {list(cells[row].ops)}"
+            )
+
     def _fit_features(self) -> None:
         """Hook: learn what the feature layout needs beyond the vocabulary."""
 
@@ -136,3 +156,13 @@ class _BaseCellEncoder(TransformerMixin, BaseEstimator):
 
     def _feature_names(self) -> list[str]:
         raise NotImplementedError
+
+
+class _OpVocabulary:
+    """A space's op names, to read integer op ids, without its validation."""
+
+    def __init__(self, space: Any) -> None:
+        self.op_names = space.op_names
+
+    def validate(self, cell: Cell) -> Cell:
+        return cell

@@ -29,8 +29,9 @@ class PathEncoder(_BaseCellEncoder):
     ----------
     space : CellSpace, optional
         A search space from :mod:`skassess.spaces`; fixes ``ops_`` and
-        ``max_vertices_`` and validates the cells. When None, both are learned
-        from the cells seen in :meth:`fit`.
+        ``max_vertices_`` and names integer op ids. When None, both are learned
+        from the cells seen in :meth:`fit`. See :class:`AdjacencyOpsEncoder`
+        for what is checked.
     max_path_length : int, optional
         Longest path encoded, counted in inner vertices. Longer paths are not
         counted: the truncated encoding of White et al. Defaults to
