@@ -377,3 +377,63 @@ def test_table_cells_are_valid(table):
     space = NASBench101()
     rows = np.random.default_rng(1).choice(len(table), size=300, replace=False)
     assert all(space.is_valid(table.cells[row]) for row in rows)
+
+
+# -- malformed tables --------------------------------------------------------------
+
+
+def _table(tmp_path, **changes):
+    space = NASBench101()
+    adjacency = np.zeros((2, 3, 3), dtype=np.uint8)
+    adjacency[0, :2, :2] = CELLS[0].matrix
+    adjacency[1] = CELLS[1].matrix
+    arrays = dict(
+        hashes=np.array(space.hash_many(CELLS[:2]), dtype="S32"),
+        adjacency=adjacency,
+        ops=np.array([[0, 4, -1], [0, 2, 4]], dtype=np.int8),
+        op_names=np.array(space.op_names),
+        num_vertices=np.array([2, 3], dtype=np.int8),
+        test_acc=np.array([0.5, 0.6], dtype=np.float32),
+    )
+    arrays.update(changes)
+    path = tmp_path / "table.npz"
+    np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
+    return path
+
+
+def test_small_table_loads(tmp_path):
+    bench = load_nasbench101(_table(tmp_path))
+    assert bench.cells == CELLS[:2] and bench.y.tolist() == [0.5, np.float32(0.6)]
+    assert list(bench.metrics) == ["test_accuracy"]
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"test_acc": None}, r"missing arrays \['test_acc'\]"),
+        ({"adjacency": np.array([[[0, 1, 0], [0, 0, 0], [1, 0, 0]]] * 2, np.uint8)}, "row 0"),
+        ({"ops": np.array([[0, 4, -1], [0, 7, 4]], dtype=np.int8)}, "row 1"),
+        ({"ops": np.array([[4, 0, -1], [0, 2, 4]], dtype=np.int8)}, "row 0"),
+        ({"num_vertices": np.array([2, 2], dtype=np.int8)}, "row 1"),
+    ],
+)
+def test_malformed_table(tmp_path, changes, reason):
+    with pytest.raises(ValueError, match=reason):
+        load_nasbench101(_table(tmp_path, **changes))
+
+
+def test_unreadable_npz(tmp_path):
+    path = tmp_path / "broken.npz"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ValueError, match=r"not a readable \.npz"):
+        load_nasbench101(path)
+
+
+def test_cache_of_another_format_version(full_file, tmp_path):
+    npz = convert_nasbench101(full_file, tmp_path / "nb101.npz")
+    with np.load(npz) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays["format_version"] = np.array(99)
+    np.savez(npz, **arrays)
+    with pytest.raises(ValueError, match="format version 99; this version reads 1"):
+        load_nasbench101(npz)

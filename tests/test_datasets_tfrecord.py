@@ -271,3 +271,22 @@ def test_read_records_names_the_bad_record(tmp_path):
     write_tfrecords(path, [encode_record(_record()), b"[1, 2]"])
     with pytest.raises(CorruptedFileError, match=r"record 1 at byte offset \d+: record data"):
         list(read_records(path))
+
+
+def test_evaluation_fields_in_any_order_and_repeated():
+    ordered = b"".join(encode_double(n, float(n)) for n in range(1, 6))
+    shuffled = b"".join(encode_double(n, float(n)) for n in (5, 3, 1, 4, 2))
+    repeated = ordered + encode_len(6, b"ckpt") + encode_double(3, 0.25)  # last one wins
+    partial = encode_double(4, 0.5)
+    message = b"".join(encode_len(1, e) for e in (ordered, shuffled, repeated, partial))
+    evaluations, parameters, _ = decode_model_metrics(message)
+    np.testing.assert_array_equal(
+        evaluations,
+        [
+            [1, 2, 3, 4, 5],
+            [1, 2, 3, 4, 5],
+            [1, 2, 0.25, 4, 5],
+            [np.nan, np.nan, np.nan, 0.5, np.nan],
+        ],
+    )
+    assert parameters == -1

@@ -12,11 +12,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import os
 import warnings
 import zipfile
 from array import array
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -478,6 +481,25 @@ def cells_from_arrays(
     # thousand distinct matrices, and building them is then mostly a loop of
     # Cell._trusted calls.
     cells: list[Cell | None] = [None] * n_cells
+    with _gc_paused():  # a collection per few hundred new cells would double the time
+        _fill_cells(cells, adjacency, ops, num_vertices, op_names)
+    return cells
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _fill_cells(
+    cells: list, adjacency: np.ndarray, ops: np.ndarray, num_vertices: np.ndarray, op_names: list
+) -> None:
     for n in np.unique(num_vertices).tolist():
         members = np.flatnonzero(num_vertices == n)
         flat = adjacency[members, :n, :n].reshape(len(members), n * n)
@@ -490,7 +512,6 @@ def cells_from_arrays(
             members.tolist(), which_matrix.tolist(), which_ops.tolist(), strict=True
         ):
             cells[row] = Cell._trusted(matrices[m], names[o])
-    return cells
 
 
 def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
