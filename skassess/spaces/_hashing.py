@@ -38,9 +38,14 @@ import numpy as np
 
 __all__ = ["module_hash", "module_hashes"]
 
-_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+# Two lowercase hex digits per byte value, as one little-endian uint16 each.
+_HEX_PAIRS = np.array(
+    [int.from_bytes(f"{value:02x}".encode("ascii"), "little") for value in range(256)],
+    dtype="<u2",
+)
+# Cells per batch of module_hashes: bounds the memory held by MD5 inputs.
+_BATCH = 20_000
 _DIGEST = methodcaller("digest")
-_BAR = np.frombuffer(b"|", dtype=np.uint8)
 
 
 def _md5_hex(text: str) -> str:
@@ -97,10 +102,7 @@ def _digests(texts: list[bytes]) -> np.ndarray:
 
 def _hex(raw: np.ndarray) -> np.ndarray:
     """(n, 16) raw digests -> (n, 32) uint8 array of lowercase hex digits."""
-    out = np.empty((raw.shape[0], 32), dtype=np.uint8)
-    out[:, 0::2] = _HEX_DIGITS[raw >> 4]
-    out[:, 1::2] = _HEX_DIGITS[raw & 15]
-    return out
+    return _HEX_PAIRS[raw].view(np.uint8).reshape(raw.shape[0], 32)
 
 
 def _md5_rows(rows: np.ndarray) -> np.ndarray:
@@ -136,7 +138,7 @@ def _rank(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first, group = _group(words[:, 0])
     if not np.array_equal(words[first[group], 1], words[:, 1]):
         first, group = _group(_hex(raw).view("S32").ravel())
-    return _hex(raw[first]), group
+    return _hex(np.take(raw, first, axis=0)), group
 
 
 def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -159,83 +161,100 @@ def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _initial_ranks(adjacency: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    out_degree = adjacency.sum(axis=2)
-    in_degree = adjacency.sum(axis=1)
-    triples = np.stack([out_degree, in_degree, labels], axis=-1).reshape(-1, 3)
-    distinct, inverse = np.unique(triples, axis=0, return_inverse=True)
-    texts = [str(tuple(int(x) for x in triple)).encode("utf-8") for triple in distinct]
+    """Digest table and flat vertex ranks of round 0, from ``(out, in, label)``."""
+    n = labels.shape[1]
+    out_degree = adjacency.sum(axis=2).astype(np.int64).ravel()
+    in_degree = adjacency.sum(axis=1).astype(np.int64).ravel()
+    label = labels.ravel()
+    offset = int(label.min())
+    code = (out_degree * (n + 1) + in_degree) * (int(label.max()) - offset + 1) + label - offset
+    first, group = _group(code)
+    texts = [
+        str((int(out_degree[i]), int(in_degree[i]), int(label[i]))).encode("utf-8")
+        for i in first.tolist()
+    ]
     table, rank_of_distinct = _rank(_digests(texts))
-    return table, rank_of_distinct[inverse.ravel()].reshape(labels.shape)
+    return table, rank_of_distinct[group]
 
 
-def _texts(table: np.ndarray, rows: np.ndarray, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The MD5 inputs of one round, grouped by width: (row indices, uint8 text) pairs.
+class _Shape:
+    """The vertices of a batch that have the same in- and out-degree.
 
-    ``rows`` holds, per vertex, the sorted in-neighbour ranks, the sorted
-    out-neighbour ranks (both padded with -1 at the end) and the own rank.
+    Degrees never change between rounds, so every round builds MD5 inputs of
+    the same width for them: ``32 * (in + out + 1) + 2`` bytes.
     """
-    n_in = (rows[:, :n] >= 0).sum(axis=1)
-    n_out = (rows[:, n : 2 * n] >= 0).sum(axis=1)
-    shape_code = n_in * (n + 1) + n_out
-    order = np.argsort(shape_code, kind="stable")
-    bounds = np.flatnonzero(np.diff(shape_code[order])) + 1
-    batches = []
-    for where in np.split(order, bounds):
-        d_in, d_out = int(n_in[where[0]]), int(n_out[where[0]])
-        text = np.empty((where.size, 32 * (d_in + d_out + 1) + 2), dtype=np.uint8)
-        chunk = rows[where]
+
+    def __init__(self, vertices: np.ndarray, inputs: np.ndarray, outputs: np.ndarray) -> None:
+        self.vertices = vertices  # (count,) flat vertex ids
+        self.inputs = inputs  # (count, in_degree) flat ids of in-neighbours
+        self.outputs = outputs  # (count, out_degree) flat ids of out-neighbours
+
+    def rows(self, ranks: np.ndarray) -> np.ndarray:
+        """Per vertex: sorted in-neighbour ranks, sorted out-neighbour ranks, own rank."""
+        incoming = np.sort(ranks[self.inputs], axis=1)
+        outgoing = np.sort(ranks[self.outputs], axis=1)
+        return np.concatenate([incoming, outgoing, ranks[self.vertices, None]], axis=1)
+
+    def texts(self, table: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The MD5 inputs of ``rows`` as a (count, width) uint8 array."""
+        count = rows.shape[0]
+        d_in, d_out = self.inputs.shape[1], self.outputs.shape[1]
+        text = np.empty((count, 32 * (d_in + d_out + 1) + 2), dtype=np.uint8)
         cut = 32 * d_in
-        text[:, :cut] = table[chunk[:, :d_in]].reshape(where.size, cut)
+        # np.take gathers whole 32-byte rows, several times faster than table[...]
+        text[:, :cut] = np.take(table, rows[:, :d_in], axis=0).reshape(count, cut)
         text[:, cut] = ord("|")
-        text[:, cut + 1 : cut + 1 + 32 * d_out] = table[chunk[:, n : n + d_out]].reshape(
-            where.size, 32 * d_out
-        )
+        text[:, cut + 1 : -33] = np.take(table, rows[:, d_in:-1], axis=0).reshape(count, -1)
         text[:, -33] = ord("|")
-        text[:, -32:] = table[chunk[:, 2 * n]]
-        batches.append((where, text))
-    return batches
+        text[:, -32:] = np.take(table, rows[:, -1], axis=0)
+        return text
+
+
+def _shapes(adjacency: np.ndarray) -> list[_Shape]:
+    n_cells, n, _ = adjacency.shape
+    incoming = adjacency.transpose(0, 2, 1).reshape(-1, n)  # [c*n + v, w] = edge w -> v
+    outgoing = adjacency.reshape(-1, n)
+    cell_base = np.repeat(np.arange(n_cells) * n, n)
+    d_in, d_out = incoming.sum(axis=1), outgoing.sum(axis=1)
+    code = d_in * (n + 1) + d_out
+    first, group = _group(code)
+    shapes = []
+    for k in range(first.size):
+        vertices = np.flatnonzero(group == k)
+        ids = []
+        for mask, degree in ((incoming, d_in), (outgoing, d_out)):
+            width = int(degree[vertices[0]])
+            _, neighbour = np.nonzero(mask[vertices])
+            ids.append(neighbour.reshape(vertices.size, width) + cell_base[vertices, None])
+        shapes.append(_Shape(vertices, *ids))
+    return shapes
 
 
 def _refine(
-    table: np.ndarray, ranks: np.ndarray, adjacency: np.ndarray, merge: bool
+    table: np.ndarray, ranks: np.ndarray, shapes: list[_Shape], merge: bool
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """One round of the refinement on a batch.
+    """One round of the refinement over all vertices of a batch.
 
-    Returns the new digest table, the new ranks and the fraction of distinct
-    vertex rows; with ``merge``, identical rows are hashed once.
+    Returns the new digest table, the new flat ranks and the fraction of
+    vertices with distinct digests; with ``merge``, identical MD5 inputs are
+    hashed once (worth it in the first rounds, while many vertices look alike).
     """
-    n_cells, n = ranks.shape
-    incoming = np.where(adjacency.transpose(0, 2, 1), ranks[:, None, :], -1)
-    outgoing = np.where(adjacency, ranks[:, None, :], -1)
-    rows = np.concatenate(
-        [_sorted_present(incoming), _sorted_present(outgoing), ranks[:, :, None]], axis=2
-    ).reshape(-1, 2 * n + 1)
-    if merge:
-        first, group = _distinct_rows(rows)
-        rows = rows[first]
-    raw = np.empty((rows.shape[0], 16), dtype=np.uint8)
-    for where, text in _texts(table, rows, n):
-        raw[where] = _md5_rows(text)
+    raw = np.empty((ranks.size, 16), dtype=np.uint8)
+    for shape in shapes:
+        rows = shape.rows(ranks)
+        if merge:
+            first, group = _distinct_rows(rows)
+            raw[shape.vertices] = _md5_rows(shape.texts(table, rows[first]))[group]
+        else:
+            raw[shape.vertices] = _md5_rows(shape.texts(table, rows))
     new_table, new_ranks = _rank(raw)
-    distinct_fraction = new_table.shape[0] / (n_cells * n)
-    if merge:
-        new_ranks = new_ranks[group]
-    return new_table, new_ranks.reshape(n_cells, n), distinct_fraction
-
-
-def _sorted_present(neighbour_ranks: np.ndarray) -> np.ndarray:
-    """Sort each vertex's neighbour ranks ascending, with the -1 padding moved to the end."""
-    big = np.iinfo(neighbour_ranks.dtype).max
-    shifted = np.where(neighbour_ranks < 0, big, neighbour_ranks)
-    shifted.sort(axis=2)
-    shifted[shifted == big] = -1
-    return shifted
+    return new_table, new_ranks, new_table.shape[0] / ranks.size
 
 
 def _fingerprints(table: np.ndarray, ranks: np.ndarray) -> np.ndarray:
     """Raw MD5 of ``str(sorted(hex digests))`` for every cell of the batch."""
     n_cells, n = ranks.shape
-    digests = table[np.sort(ranks, axis=1)]  # (n_cells, n, 32)
+    digests = np.take(table, np.sort(ranks, axis=1), axis=0)  # (n_cells, n, 32)
     text = np.empty((n_cells, 2 + 32 * n + 4 * (n - 1) + 2), dtype=np.uint8)
     text[:, :2] = np.frombuffer(b"['", dtype=np.uint8)
     for v in range(n):
@@ -272,13 +291,20 @@ def module_hashes(adjacency: np.ndarray, labels: np.ndarray) -> np.ndarray:
     adjacency = np.asarray(adjacency, dtype=bool)
     labels = np.asarray(labels, dtype=np.int64)
     n_cells, n = labels.shape
+    if n_cells > _BATCH:
+        return np.concatenate(
+            [
+                module_hashes(adjacency[start : start + _BATCH], labels[start : start + _BATCH])
+                for start in range(0, n_cells, _BATCH)
+            ]
+        )
     if n_cells == 0:
         return np.empty(0, dtype="<U32")
     table, ranks = _initial_ranks(adjacency, labels)
+    shapes = _shapes(adjacency)
     distinct_fraction = 0.0
     for _ in range(n):
-        # merging identical rows saves MD5 calls only while many vertices still
-        # look alike, i.e. in the first rounds
         merge = distinct_fraction < 0.75
-        table, ranks, distinct_fraction = _refine(table, ranks, adjacency, merge)
+        table, ranks, distinct_fraction = _refine(table, ranks, shapes, merge)
+    ranks = ranks.reshape(n_cells, n)
     return _hex(_fingerprints(table, ranks)).view("S32").ravel().astype("<U32")
