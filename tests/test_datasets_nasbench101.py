@@ -437,3 +437,17 @@ def test_cache_of_another_format_version(full_file, tmp_path):
     np.savez(npz, **arrays)
     with pytest.raises(ValueError, match="format version 99; this version reads 1"):
         load_nasbench101(npz)
+
+
+def test_missing_runs_are_nan_and_left_out_of_means(tmp_path):
+    records = make_records(budgets=(108,), shuffle=False)
+    hashes = [NASBench101().hash(cell) for cell in CELLS]
+    dropped = next(i for i, r in enumerate(records) if r.module_hash == hashes[1])
+    path = tmp_path / "uneven.tfrecord"
+    write_records(path, records[:dropped] + records[dropped + 1 :])  # cell 1 has 2 runs
+    bench = load_nasbench101(path)
+    runs = bench.runs.get("test_accuracy", 108)
+    assert runs.shape == (3, 3) and np.isnan(runs[1]).sum() == 1
+    kept = [expected(1, 108, r)[3] for r in (1, 2)]  # run 0 was dropped; the rest renumber
+    np.testing.assert_allclose(np.sort(runs[1][~np.isnan(runs[1])]), np.sort(kept), rtol=1e-6)
+    np.testing.assert_allclose(bench.y[1], np.mean(kept), rtol=1e-6)
