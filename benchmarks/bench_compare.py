@@ -259,8 +259,9 @@ def plot(records: list[dict], titles: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
-    fig, axes = plt.subplots(1, len(titles), figsize=(5.5 * len(titles), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(titles), figsize=(5.0 * len(titles) + 2.0, 4.2), squeeze=False)
     for ax, (bench, title) in zip(axes[0], titles.items(), strict=True):
         rows = [r for r in records if r["benchmark"] == bench and "kendall_tau" in r]
         for name in PREDICTORS:
@@ -279,11 +280,14 @@ def plot(records: list[dict], titles: dict, path: Path) -> None:
                 linewidth=0,
             )
         ax.set_xscale("log")
+        sizes = sorted({r["n_labeled"] for r in rows})
+        ax.set_xticks(sizes, [str(size) for size in sizes])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("labeled architectures")
         ax.set_ylabel("Kendall tau on held-out cells")
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7, loc="lower right")
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.suptitle("Mean over seeds; shaded: min to max over seeds", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
