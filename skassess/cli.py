@@ -356,6 +356,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="guided: candidates ranked per fit (default: 5000)",
     )
     search.add_argument(
+        "--unlabeled-size",
+        type=_positive_int,
+        metavar="N",
+        help="guided, semi-supervised predictors: candidates also given to fit as "
+        "unlabeled; fewer than --pool-size makes fits cheaper (default: the whole pool)",
+    )
+    search.add_argument(
         "--max-iter",
         type=_positive_int,
         metavar="N",
@@ -770,6 +777,7 @@ def run_search(args: argparse.Namespace) -> int:
             initial_size=args.initial_size,
             batch_size=args.batch_size,
             pool_size=args.pool_size,
+            unlabeled_size=args.unlabeled_size,
             random_state=args.seed,
         )
         label = f"guided by {predictor}"

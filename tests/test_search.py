@@ -186,6 +186,7 @@ def test_metric_selects_what_is_maximised(benchmark):
         (RegularizedEvolution(population_size=5, sample_size=6), "sample_size"),
         (PredictorGuidedSearch(Ridge(), batch_size=0), "batch_size"),
         (PredictorGuidedSearch(Ridge(), pool_size=-1), "pool_size"),
+        (PredictorGuidedSearch(Ridge(), unlabeled_size=0), "unlabeled_size"),
         (PredictorGuidedSearch(Ridge(), use_unlabeled="yes"), "use_unlabeled"),
     ],
 )
@@ -252,6 +253,24 @@ def test_semi_supervised_estimator_gets_the_pool_as_unlabeled_rows(benchmark):
     assert all(isinstance(seed, int) for seed in seeds) and seeds[0] != seeds[1]
     chosen = result.history[10:]
     assert all(query.cell.ops[1] == "a" for query in chosen)
+
+
+def test_unlabeled_size_limits_the_unlabeled_rows_and_ranks_by_predict(benchmark):
+    ToySemiSupervised.calls = []
+
+    class Inductive(ToySemiSupervised):
+        def predict(self, X):
+            return features(X)[:, 0]
+
+    search = PredictorGuidedSearch(
+        Inductive(), initial_size=10, batch_size=6, pool_size=None, unlabeled_size=15
+    )
+    result = search.run(benchmark, 22)
+    assert [(n_rows, n_nan) for n_rows, n_nan, _ in ToySemiSupervised.calls] == [
+        (25, 15),
+        (31, 15),
+    ]
+    assert all(query.cell.ops[1] == "a" for query in result.history[10:])
 
 
 def test_use_unlabeled_false_fits_on_labeled_rows_only(benchmark):
