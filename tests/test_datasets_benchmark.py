@@ -10,6 +10,7 @@ from skassess.datasets import Benchmark, RunTable, UnknownCellError
 from skassess.spaces import NASBench101
 
 SPACE = NASBench101()
+POOL = "maxpool3x3"
 
 
 def relabel(cell, seed):
@@ -90,6 +91,12 @@ def test_query_unknown_and_invalid_cells(bench):
     with pytest.raises(KeyError, match=r"no metric 'loss'; metrics are \['acc', 'params'\]"):
         bench.query(bench.cells[:1], metric="loss")
     assert bench.query([]).shape == (0,)
+    # Long queries take the vectorised path; errors still name the right position.
+    too_many_edges = (np.triu(np.ones((7, 7), dtype=int), 1), ["input", *[POOL] * 5, "output"])
+    with pytest.raises(UnknownCellError, match=r"cell 37: .*edges"):
+        bench.query([*bench.cells[:37], too_many_edges, *bench.cells[:5]])
+    with pytest.raises(UnknownCellError, match=r"cell 40 is not in toy"):
+        bench.query([*bench.cells[:40], unknown])
 
 
 def test_subset_keeps_everything_aligned(bench):

@@ -14,6 +14,20 @@ from skassess.datasets._runs import RunTable
 __all__ = ["Benchmark", "UnknownCellError"]
 
 
+# Below this many cells, hashing one by one beats the vectorised hash_many.
+_VECTORISE_FROM = 32
+
+
+class _Vocabulary:
+    """Names integer op ids as a space does, for :func:`as_cells`, without validating."""
+
+    def __init__(self, space: Any) -> None:
+        self.op_names = space.op_names
+
+    def validate(self, cell: Cell) -> Cell:
+        return cell
+
+
 class UnknownCellError(KeyError):
     """A queried cell is not in the benchmark (or not even in its search space).
 
@@ -166,8 +180,9 @@ class Benchmark:
         TypeError
             If ``cells`` is a single cell rather than a sequence of cells.
         """
+        vocabulary = None if self.space is None else _Vocabulary(self.space)
         try:
-            cells = as_cells(cells, space=self.space)
+            cells = as_cells(cells, space=vocabulary)  # parse only: hashing validates
         except InvalidCellError as exc:
             raise UnknownCellError(f"{exc}; it cannot be in {self.name}") from None
         if self._sorted_hashes is None:
@@ -181,7 +196,7 @@ class Benchmark:
             else:
                 rows[position] = row
         if pending:
-            keys = np.asarray(self.space.hash_many([cells[p] for p in pending])).astype(str)
+            keys = self._hash(cells, pending)
             found = np.searchsorted(self._sorted_hashes, keys)
             found = np.minimum(found, max(len(self) - 1, 0))
             missing = self._sorted_hashes[found] != keys if len(self) else np.ones(len(keys), bool)
@@ -194,6 +209,23 @@ class Benchmark:
                 )
             rows[pending] = self._hash_order[found]
         return rows
+
+    def _hash(self, cells: list[Cell], positions: list[int]) -> np.ndarray:
+        """Canonical hashes of some query cells, validating them on the way."""
+        if len(positions) > _VECTORISE_FROM:
+            try:
+                return np.asarray(self.space.hash_many([cells[p] for p in positions])).astype(str)
+            except InvalidCellError:
+                pass  # find and name the first invalid cell below
+        keys = []
+        for position in positions:
+            try:
+                keys.append(self.space.hash(cells[position]))
+            except InvalidCellError as exc:
+                raise UnknownCellError(
+                    f"cell {position}: {exc}; it cannot be in {self.name}"
+                ) from None
+        return np.asarray(keys, dtype=str)
 
     def query(self, cells: Any, metric: str | None = None) -> np.ndarray:
         """Look up a metric of some cells.
