@@ -510,16 +510,11 @@ class CellSpace:
                 block = np.take_along_axis(block, order[:, None, :], axis=2)
                 block_ops = np.take_along_axis(ops[rows], order, axis=1)
             hashes[rows] = module_hashes(block, labels[block_ops])
-        bad |= self._bad_hashes(hashes) & ~bad
         return hashes, bad
 
     def _empty_hash(self) -> str | None:
         """Hash of the cells with no input -> output path; None when they are invalid."""
         return None
-
-    def _bad_hashes(self, hashes: np.ndarray) -> np.ndarray:
-        """Extra membership test on hashes (NAS-Bench-201 only)."""
-        return np.zeros(hashes.shape, dtype=bool)
 
     # ------------------------------------------------------------------ sampling
 
