@@ -10,10 +10,12 @@ which benchmark record is it (:meth:`~CellSpace.hash`,
 - :class:`CellSpace`: your own space of vertex-labelled DAG cells.
 - :class:`NASBench101`: NAS-Bench-101, with its official module hash.
 - :class:`NASBench201`: NAS-Bench-201, its edge ops turned into vertices.
+- :class:`NASBenchGraph`: NAS-Bench-Graph, keyed like its ``light_read`` tables.
 """
 
 from skassess.spaces._base import CellSpace
 from skassess.spaces._nasbench101 import NASBench101
 from skassess.spaces._nasbench201 import NASBench201
+from skassess.spaces._nasbench_graph import NASBenchGraph
 
-__all__ = ["CellSpace", "NASBench101", "NASBench201"]
+__all__ = ["CellSpace", "NASBench101", "NASBench201", "NASBenchGraph"]
