@@ -4,6 +4,8 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skassess import Cell, InvalidCellError
 from skassess.spaces import NASBench201
@@ -156,3 +158,25 @@ def test_mutate_changes_one_edge_to_another_graph():
         assert space.hash(child) != space.hash(parent)
         assert child == space.mutate(parent, random_state=seed)
     assert space.hash(space.mutate(ZERO_CELL, random_state=0)) != space.hash(ZERO_CELL)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ops=st.lists(st.integers(0, 4), min_size=6, max_size=6), seed=st.integers(0, 2**32 - 1))
+def test_hash_is_invariant_to_vertex_order_and_relabelled_cells_are_members(ops, seed):
+    space = NASBench201()
+    cell = space.cell_from_edge_ops(ops)
+    rng = np.random.default_rng(seed)
+    # a random topological order of the 8-vertex graph
+    indegree = cell.matrix.sum(axis=0).astype(int)
+    ready, order = [0], []
+    while ready:
+        v = ready.pop(int(rng.integers(len(ready))))
+        order.append(v)
+        for w in np.flatnonzero(cell.matrix[v]).tolist():
+            indegree[w] -= 1
+            if indegree[w] == 0:
+                ready.append(w)
+    other = Cell(cell.matrix[np.ix_(order, order)], [cell.ops[i] for i in order])
+    assert space.is_valid(other)
+    assert space.hash(other) == space.hash(cell)
+    assert space.hash(space.cell_from_arch_str(space.arch_str(other))) == space.hash(cell)

@@ -19,6 +19,11 @@ __all__ = ["CellSpace"]
 INPUT = "input"
 OUTPUT = "output"
 
+# Recent results of CellSpace.hash, keyed by (space, cell): searches hash the
+# same cells again and again. Cleared when full.
+_HASH_CACHE: dict[tuple[Any, Cell], str] = {}
+_HASH_CACHE_SIZE = 100_000
+
 # Spaces whose enumeration would look at more labelled candidates than this
 # refuse to enumerate; see CellSpace.enumerate.
 _MAX_ENUMERATION_CANDIDATES = 200_000
@@ -301,9 +306,17 @@ class CellSpace:
         >>> NASBench101().hash(([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ops))
         '...'
         """
-        pruned = self._check(self._as_cell(cell))
-        labels = self._label_map()
-        return module_hash(pruned.matrix, [labels[op] for op in pruned.ops])
+        cell = self._as_cell(cell)
+        key = (self, cell)
+        cached = _HASH_CACHE.get(key)
+        if cached is None:
+            pruned = self._check(cell)
+            labels = self._label_map()
+            cached = module_hash(pruned.matrix, [labels[op] for op in pruned.ops])
+            if len(_HASH_CACHE) >= _HASH_CACHE_SIZE:
+                _HASH_CACHE.clear()
+            _HASH_CACHE[key] = cached
+        return cached
 
     def hash_many(self, cells: Iterable[Any]) -> np.ndarray:
         """:meth:`hash` of many cells at once, vectorised.
@@ -678,6 +691,7 @@ class CellSpace:
         if total > _MAX_ENUMERATION_CANDIDATES:
             raise ValueError(self._too_large_message(total))
         found: dict[str, Cell] = {}
+        labels = self._label_map()
         for v in sizes:
             rows, cols = np.triu_indices(v, 1)
             for bits in itertools.product((0, 1), repeat=rows.size):
@@ -689,7 +703,6 @@ class CellSpace:
                         pruned = self._check(cell)
                     except InvalidCellError:
                         continue
-                    labels = self._label_map()
                     key = module_hash(pruned.matrix, [labels[op] for op in pruned.ops])
                     found.setdefault(key, pruned)
         return [found[key] for key in sorted(found)]
