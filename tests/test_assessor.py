@@ -219,3 +219,13 @@ def test_semi_supervised_grid_search_and_cross_validation(nb101):
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     scores = cross_val_score(tiny(max_iter=2), cells, partial, cv=cv)
     assert np.isfinite(scores).all()
+
+
+def test_self_training_fits_a_second_ensemble(nb101):
+    cells, y = nb101
+    partial = half_labeled(y)
+    plain = tiny().fit(cells, partial)
+    trained = tiny(self_training_weight=1.0).fit(cells, partial)
+    assert len(trained.networks_) == 1
+    assert np.isfinite(trained.transduction_).all()
+    assert not np.allclose(trained.transduction_, plain.transduction_)

@@ -173,8 +173,12 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
     reconstruction_weight : float, default=0.0
         Weight of the auto-encoder's reconstruction loss, averaged over a batch
         of cells drawn from all cells, labeled or not.
+    self_training_weight : float, default=0.0
+        When positive, self-training: after a first ensemble is trained, its
+        scores on the unlabeled cells become their targets, weighted by this
+        factor, and a fresh ensemble is trained on both (twice the fit time).
     max_iter : int, default=100
-        Epochs over the labeled cells (at least ``min_steps_per_epoch`` steps each).
+        Epochs over the labeled cells.
     batch_size : int, default=128
         Labeled cells per step.
     learning_rate_init : float, default=2e-3
@@ -227,6 +231,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         "regressor": "no_validation",
         "loss": [StrOptions(set(LOSSES))],
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
+        "self_training_weight": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -248,6 +253,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         *,
         loss: str = "pairwise_logistic",
         reconstruction_weight: float = 0.0,
+        self_training_weight: float = 0.0,
         max_iter: int = 100,
         batch_size: int = 128,
         learning_rate_init: float = 2e-3,
@@ -265,6 +271,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         self.regressor = regressor
         self.loss = loss
         self.reconstruction_weight = reconstruction_weight
+        self.self_training_weight = self_training_weight
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
@@ -336,14 +343,28 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         self._settings_ = settings
 
         rng = check_random_state(self.random_state)
-        seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_ensemble)
         labeled = np.flatnonzero(self.labeled_mask_)
+        unlabeled = np.flatnonzero(~self.labeled_mask_)
+        pseudo = None
+        rounds = 2 if self.self_training_weight > 0 and unlabeled.size else 1
+        for _ in range(rounds):
+            seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_ensemble)
+            combined = self._fit_ensemble(batch, labeled, target, settings, device, seeds, pseudo)
+            # Self-training: the ensemble's scores on the unlabeled cells become their
+            # targets (weighted by self_training_weight) for a fresh ensemble.
+            pseudo = (unlabeled, combined[unlabeled])
+        self._calibration = rank_preserving_line(combined[labeled], target[labeled])
+        self.transduction_ = _apply_line(self._calibration, combined)
+        return self
+
+    def _fit_ensemble(self, batch, labeled, target, settings, device, seeds, pseudo):
+        """Train ``len(seeds)`` members; return their mean standardised score per cell."""
         self.networks_, self._graphs, self._score_scales = [], [], []
         scores = []
         for member, seed in enumerate(seeds):
             with private_rng(int(seed), device):
                 network, graph, curve = self._fit_member(
-                    batch, labeled, target[labeled], settings, device, member
+                    batch, labeled, target[labeled], settings, device, member, pseudo
                 )
             if member == 0:
                 self.loss_curve_ = curve
@@ -355,10 +376,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
             self.networks_.append(network.cpu().eval())
             self._graphs.append(_graph_to_cpu(graph))
             self._score_scales.append((mean, scale))
-        combined = np.mean(scores, axis=0)
-        self._calibration = rank_preserving_line(combined[labeled], target[labeled])
-        self.transduction_ = _apply_line(self._calibration, combined)
-        return self
+        return np.mean(scores, axis=0)
 
     def _fit_member(
         self,
@@ -368,6 +386,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         settings: dict[str, Any],
         device: torch.device,
         member: int,
+        pseudo: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[AssessorNetwork, _Graph, list[float]]:
         network = AssessorNetwork(
             len(self.vocabulary_.op_names),
@@ -390,6 +409,9 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
             train_target = labeled_target[order[n_valid:]]
         if self.loss == "mse":
             train_target = gaussianised_ranks(train_target)
+        if pseudo is not None:
+            pseudo_rows = torch.as_tensor(pseudo[0], device=device)
+            pseudo_target = torch.as_tensor(pseudo[1], dtype=torch.float32, device=device)
         train_rows_t = torch.as_tensor(train_rows, device=device)
         train_target_t = torch.as_tensor(train_target, dtype=torch.float32, device=device)
 
@@ -420,6 +442,14 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
                 _, embedding = network.encoder(part)
                 scores = network.score(embedding, *graph.neighbourhood(rows))
                 loss = training_loss(self.loss, scores, train_target_t[picked])
+                if pseudo is not None:
+                    picked_pseudo = torch.randint(len(pseudo_rows), (batch_size,), device=device)
+                    rows = pseudo_rows[picked_pseudo]
+                    _, embedding = network.encoder(batch[rows])
+                    scores = network.score(embedding, *graph.neighbourhood(rows))
+                    loss = loss + self.self_training_weight * training_loss(
+                        self.loss, scores, pseudo_target[picked_pseudo]
+                    )
                 if self.reconstruction_weight > 0:
                     others = torch.randint(len(batch), (batch_size,), device=device)
                     other = batch[others]
