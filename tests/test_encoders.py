@@ -1,4 +1,5 @@
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -168,17 +169,42 @@ def _paths(cell):
 def test_path_features_by_hand():
     encoder = PathEncoder(binary=False).fit([DIAMOND])
     names = list(encoder.get_feature_names_out())
-    assert len(names) == 1 + 3 + 9 + 27  # paths through 0 to 3 inner vertices over 3 ops
+    # paths through 0 to 2 inner vertices (the longest in DIAMOND) over 3 ops
+    assert encoder.max_path_length_ == 2 and len(names) == 1 + 3 + 9
     assert names[:4] == [
         "input->output",
         "input->a->output",
         "input->b->output",
         "input->c->output",
     ]
-    assert names[4] == "input->a->a->output" and names[-1] == "input->c->c->c->output"
+    assert names[4] == "input->a->a->output" and names[-1] == "input->c->c->output"
     row = dict(zip(names, encoder.transform([DIAMOND])[0], strict=True))
     present = {name: value for name, value in row.items() if value}
     assert present == {"input->a->output": 1, "input->c->output": 1, "input->b->c->output": 1}
+
+
+def test_longest_paths_by_hand():
+    from skassess.encoders._path import _longest_paths
+
+    no_path = Cell([[0, 1, 0], [0, 0, 0], [0, 0, 0]], ["input", "a", "output"])
+    encoder = AdjacencyOpsEncoder().fit([DIAMOND, SMALL, no_path])
+    adjacency, _, n_vertices = encoder._pack([DIAMOND, SMALL, no_path])
+    assert _longest_paths(adjacency, n_vertices).tolist() == [2, 1, -1]
+
+
+def test_paths_longer_than_any_seen_in_fit_warn_and_are_not_counted():
+    fan = Cell(
+        [[0, 1, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]],
+        ["input", "a", "b", "c", "output"],
+    )
+    encoder = PathEncoder().fit([fan])
+    assert encoder.max_path_length_ == 1
+    with pytest.warns(UserWarning, match="path through 2 inner vertices, longer than any"):
+        features = encoder.transform([DIAMOND])
+    np.testing.assert_array_equal(features, [[0, 1, 0, 1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an explicit max_path_length truncates silently
+        PathEncoder(max_path_length=1).fit([fan]).transform([DIAMOND])
 
 
 def test_counts_versus_indicators():

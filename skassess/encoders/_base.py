@@ -53,7 +53,7 @@ class _BaseCellEncoder(TransformerMixin, BaseEstimator):
         # Packing vocabulary: inner ops first, so that an op id < len(ops_) is
         # an inner op and any larger id is an input/output marker.
         self._vocabulary = self.ops_ + tuple(sorted(boundary - set(self.ops_)))
-        self._fit_features()
+        self._fit_features(cells)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
@@ -146,7 +146,7 @@ class _BaseCellEncoder(TransformerMixin, BaseEstimator):
                 f"{self.space!r}, got ops {list(cells[row].ops)}"
             )
 
-    def _fit_features(self) -> None:
+    def _fit_features(self, cells: list[Cell]) -> None:
         """Hook: learn what the feature layout needs beyond the vocabulary."""
 
     def _encode(
