@@ -469,12 +469,12 @@ def _resolve_data_file(benchmark: str, data: Path | None) -> Path | None:
 
 def load_benchmark(name: str, data: Path | None = None) -> Any:
     """Load a benchmark by its command-line name (see :data:`BENCHMARKS`)."""
+    family, _, dataset = name.partition(":")
+    path = None if family == "nasbench-graph" else _resolve_data_file(name, data)
     from skassess import datasets
 
-    family, _, dataset = name.partition(":")
     if family == "nasbench-graph":
         return datasets.load_nasbench_graph(dataset or "cora")
-    path = _resolve_data_file(name, data)
     loader = datasets.load_nasbench101 if family == "nasbench101" else datasets.load_nasbench201
     return loader(path)
 
@@ -570,12 +570,16 @@ def _spearman_rho(y_true: Any, y_pred: Any) -> float:
 
 def run_demo(args: argparse.Namespace) -> int:
     """``skassess demo``: see :func:`build_parser`."""
+    console = _Console(args.quiet)
+    with console.progress(4, "demo") as stages:
+        return _demo(args, console, stages)
+
+
+def _demo(args: argparse.Namespace, console: _Console, stages: Any) -> int:
     import numpy as np
 
     from skassess.plotting import plot_predicted_vs_true, save_figure
 
-    console = _Console(args.quiet)
-    stages = console.progress(4, "demo")
     stages.set_postfix_str("loading NAS-Bench-Graph")
     from skassess.datasets import load_nasbench_graph
 
@@ -849,8 +853,6 @@ def _checkpoints(n: int) -> list[int]:
 
 def run_convert(args: argparse.Namespace) -> int:
     """``skassess convert``: see :func:`build_parser`."""
-    from skassess.datasets import convert_nasbench101
-
     console = _Console(args.quiet)
     if not args.tfrecord.is_file():
         what = "is a folder" if args.tfrecord.is_dir() else "does not exist"
@@ -860,6 +862,8 @@ def run_convert(args: argparse.Namespace) -> int:
         raise CommandError(f"--output {output} would overwrite the input file")
     if output.parent and not output.parent.is_dir():
         raise CommandError(f"--output {output}: the folder {output.parent} does not exist")
+    from skassess.datasets import convert_nasbench101
+
     console.info(f"parsing {args.tfrecord} ...")
     start = time.perf_counter()
     written = convert_nasbench101(args.tfrecord, output)

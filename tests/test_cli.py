@@ -148,38 +148,46 @@ def read_log(folder):
         return list(csv.DictReader(stream))
 
 
-@pytest.mark.parametrize(
-    "method_args",
-    [
-        ["--method", "random"],
-        ["--method", "evolution", "--population-size", "10", "--sample-size", "3"],
-    ],
-)
-def test_search_writes_log_and_curve_and_is_reproducible(method_args, nb201_path, tmp_path):
+def run_search(nb201_path, out, *method_args):
+    completed = skassess(
+        "search", "-b", "nasbench201", "--data", nb201_path, *method_args,
+        "--budget", 40, "--seed", 3, "--output-dir", out, "--quiet",
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    return completed
+
+
+@pytest.mark.slow
+def test_search_writes_log_and_curve(nb201_path, tmp_path):
     needs("skassess.datasets", "load_nasbench201")
     needs("skassess.spaces", "NASBench201")
+    completed = run_search(nb201_path, tmp_path, "--method", "random")
+    assert completed.stderr == "", "--quiet shows no progress bar"
+    assert str(tmp_path / "search.csv") in completed.stdout
+    assert "best found" in completed.stdout
+    rows = read_log(tmp_path)
+    assert len(rows) == 40
+    assert len({row["index"] for row in rows}) == 40
+    best = [float(row["best_so_far"]) for row in rows]
+    assert best == sorted(best)
+    assert_png(tmp_path / "search.png")
+    log = json.loads((tmp_path / "search.json").read_text())
+    assert log["n_queries"] == 40 and log["best_so_far"] == best
+
+
+@pytest.mark.slow
+def test_search_is_reproducible(nb201_path, tmp_path):
+    needs("skassess.datasets", "load_nasbench201")
+    needs("skassess.spaces", "NASBench201")
+    evolution = ["--method", "evolution", "--population-size", "10", "--sample-size", "3"]
     runs = []
     for name in ("a", "b"):
-        out = tmp_path / name
-        completed = skassess(
-            "search", "-b", "nasbench201", "--data", nb201_path, *method_args,
-            "--budget", 40, "--seed", 3, "--output-dir", out, "--quiet",
-        )  # fmt: skip
-        assert completed.returncode == 0, completed.stderr
-        assert completed.stderr == "", "--quiet shows no progress bar"
-        assert str(out / "search.csv") in completed.stdout
-        rows = read_log(out)
-        assert len(rows) == 40
-        assert len({row["index"] for row in rows}) == 40
-        best = [float(row["best_so_far"]) for row in rows]
-        assert best == sorted(best)
-        assert_png(out / "search.png")
-        log = json.loads((out / "search.json").read_text())
-        assert log["n_queries"] == 40 and log["best_so_far"] == best
-        runs.append([row["index"] for row in rows])
-    assert runs[0] == runs[1]
+        run_search(nb201_path, tmp_path / name, *evolution)
+        runs.append([row["index"] for row in read_log(tmp_path / name)])
+    assert len(runs[0]) == 40 and runs[0] == runs[1]
 
 
+@pytest.mark.slow
 def test_guided_search_with_a_forest(nb201_path, tmp_path):
     needs("skassess.datasets", "load_nasbench201")
     needs("skassess.spaces", "NASBench201")
@@ -231,6 +239,7 @@ def test_convert_a_small_tfrecord(tmp_path):
 # -- demo and evaluate (reduced settings) ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_demo_reduced(tmp_path):
     needs("skassess.datasets", "load_nasbench_graph")
     needs("skassess.spaces", "NASBenchGraph")
@@ -252,10 +261,13 @@ def test_demo_reduced(tmp_path):
 def test_demo_rejects_more_labels_than_architectures(tmp_path):
     needs("skassess.datasets", "load_nasbench_graph")
     needs("skassess.spaces", "NASBenchGraph")
-    completed = skassess("demo", "--pool-size", 50, "--labeled", 50, "--output-dir", tmp_path)
+    completed = skassess(
+        "demo", "--pool-size", 50, "--labeled", 50, "--output-dir", tmp_path, "--quiet"
+    )
     assert "--labeled 50" in assert_clean_failure(completed, 1)
 
 
+@pytest.mark.slow
 def test_evaluate_reduced(nb201_path, tmp_path):
     needs("skassess.datasets", "load_nasbench201")
     needs("skassess.spaces", "NASBench201")

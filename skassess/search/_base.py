@@ -74,7 +74,7 @@ class _Oracle:
             metric=self.metric,
             budget=budget,
         )
-        self._hashes = getattr(benchmark, "hashes", None)
+        self._hashes: Any = None  # every cell's hash, fetched when a look-up by cell needs it
         self._index_by_hash: dict[str, int] | None = None
         self._start = time.perf_counter()
 
@@ -100,16 +100,24 @@ class _Oracle:
         return self.result.indices
 
     def hash_of(self, index: int) -> str:
-        if self._hashes is not None:
-            return str(self._hashes[index])
-        return str(self.benchmark.space.hash(self.cells[index]))
+        """Canonical hash of row ``index``, without hashing the whole benchmark for it."""
+        space = getattr(self.benchmark, "space", None)
+        if self._hashes is None and space is not None:
+            return str(space.hash(self.cells[index]))
+        return str(self._all_hashes()[index])
+
+    def _all_hashes(self) -> Any:
+        if self._hashes is None:
+            hashes = getattr(self.benchmark, "hashes", None)
+            if hashes is None:
+                hashes = self.benchmark.space.hash_many(self.cells)
+            self._hashes = hashes
+        return self._hashes
 
     def index_of(self, cell: Cell) -> int | None:
         """Row of ``cell`` in the benchmark (by canonical hash), or None if absent."""
         if self._index_by_hash is None:
-            hashes = self._hashes
-            if hashes is None:
-                hashes = self.benchmark.space.hash_many(self.cells)
+            hashes = self._all_hashes()
             index_by_hash: dict[str, int] = {}
             for row in np.flatnonzero(self.searchable):
                 index_by_hash.setdefault(str(hashes[row]), int(row))
