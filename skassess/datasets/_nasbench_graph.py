@@ -95,8 +95,17 @@ def load_nasbench_graph(dataset: str = "cora") -> Benchmark:
         name: np.array([float(results[key][name]) for key, _, _ in architectures])
         for name in METRICS
     }
-    info = {"arch_hash": np.array([key for key, _, _ in architectures], dtype=np.int64)}
-    return Benchmark(f"NAS-Bench-Graph ({dataset})", space, cells, metrics, TARGET, info=info)
+    keys = np.array([key for key, _, _ in architectures], dtype=np.int64)
+    # The space's canonical hash is the package's key, as a string: no need to recompute it.
+    return Benchmark(
+        f"NAS-Bench-Graph ({dataset})",
+        space,
+        cells,
+        metrics,
+        TARGET,
+        hashes=keys.astype(str),
+        info={"arch_hash": keys},
+    )
 
 
 @cache
