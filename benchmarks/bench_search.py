@@ -1,0 +1,330 @@
+"""Search benchmark: predictor-guided search vs regularized evolution vs random search.
+
+On NAS-Bench-101 (target test accuracy) and NAS-Bench-201 (cifar10_valid_val), each
+method runs with several seeds and a budget of trainings (look-ups); we record the
+best accuracy found and its rank in the whole space after every query.
+
+Targets (NAS-Bench-101): the median best found by guided search is within the top
+0.05% of the space (rank <= 212) after 300 queries, and guided search needs at
+least 3x fewer queries than regularized evolution to reach the top 0.1%.
+
+Writes ``search_<benchmark>.json``, ``search_<benchmark>.png`` and ``search.md``
+(the tables of every benchmark run) into ``benchmarks/results/``. The JSON is
+rewritten after every run, so an interrupted benchmark keeps what it measured.
+
+    python benchmarks/bench_search.py                    # 10 seeds, budgets 1000 / 500 (guided)
+    python benchmarks/bench_search.py --quick            # a few minutes
+    python benchmarks/bench_search.py --benchmarks nasbench201 --methods random evolution
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+SHARED_DATA = Path(os.environ.get("SKASSESS_SHARED_DATA", ROOT.parent / "shared" / "data"))
+CHECKPOINTS = (10, 20, 50, 100, 150, 200, 300, 500, 1000)
+BENCHMARKS = {
+    "nasbench101": ("nasbench101.npz", "test_accuracy"),
+    "nasbench201": ("nasbench201.npz", "cifar10_valid_val"),
+}
+METHODS = ("guided", "guided-forest", "evolution", "random")
+
+
+def load(name: str, data: Path):
+    from skassess import datasets
+
+    file_name, _ = BENCHMARKS[name]
+    loader = datasets.load_nasbench101 if name == "nasbench101" else datasets.load_nasbench201
+    return loader(data / file_name)
+
+
+def make_search(method: str, seed: int, args: argparse.Namespace):
+    from skassess.search import PredictorGuidedSearch, RandomSearch, RegularizedEvolution
+
+    if method == "random":
+        return RandomSearch(random_state=seed)
+    if method == "evolution":
+        return RegularizedEvolution(
+            population_size=args.population_size, sample_size=args.sample_size, random_state=seed
+        )
+    if method == "guided":
+        from skassess import SemiSupervisedAssessor
+
+        estimator = SemiSupervisedAssessor(
+            max_iter=args.assessor_max_iter, n_ensemble=args.assessor_ensemble
+        )
+    else:
+        from skassess.baselines import make_random_forest_predictor
+
+        estimator = make_random_forest_predictor(n_estimators=100, n_jobs=1)
+    return PredictorGuidedSearch(
+        estimator,
+        initial_size=args.initial_size,
+        batch_size=args.batch_size,
+        pool_size=args.pool_size,
+        unlabeled_size=args.unlabeled_size,
+        random_state=seed,
+    )
+
+
+def method_budget(method: str, args: argparse.Namespace) -> int:
+    return min(args.budget, args.guided_budget) if method.startswith("guided") else args.budget
+
+
+def first_reaching(ranks: np.ndarray, threshold: float) -> float:
+    """Queries needed until the best found ranks within ``threshold`` (inf if never)."""
+    hits = np.flatnonzero(ranks <= threshold)
+    return float(hits[0] + 1) if hits.size else float("inf")
+
+
+def summarise(runs: list[dict], n_space: int, budget: int) -> dict:
+    ranks = [np.asarray(run["ranks"]) for run in runs]
+    values = [np.asarray(run["best_so_far"]) for run in runs]
+    table = {}
+    for step in CHECKPOINTS:
+        if all(r.size >= step for r in ranks):
+            at = [r[step - 1] for r in ranks]
+            table[str(step)] = {
+                "median_rank": float(np.median(at)),
+                "q25_rank": float(np.percentile(at, 25)),
+                "q75_rank": float(np.percentile(at, 75)),
+                "median_best": float(np.median([v[step - 1] for v in values])),
+            }
+    reach = {}
+    for label, fraction in (("top_0.05%", 0.0005), ("top_0.1%", 0.001), ("top_1%", 0.01)):
+        needed = [first_reaching(r, fraction * n_space) for r in ranks]
+        reach[label] = {"median_queries": float(np.median(needed)), "per_seed": needed}
+    return {
+        "n_seeds": len(runs),
+        "budget": budget,
+        "checkpoints": table,
+        "queries_to_reach": reach,
+        "seconds_per_run": float(np.mean([run["seconds"] for run in runs])),
+    }
+
+
+def fmt_queries(value: float, budget: int) -> str:
+    return f"> {budget}" if not np.isfinite(value) else f"{value:.0f}"
+
+
+def markdown(name: str, payload: dict) -> str:
+    n_space = payload["n_architectures"]
+    lines = [
+        f"### {payload['benchmark']} ({payload['metric']}, {n_space:,} architectures)",
+        "",
+        f"Median over {payload['n_seeds']} seeds of the rank of the best architecture found "
+        "(1 = the best of the space; interquartile range in brackets) after a number of "
+        "queries. Settings: " + payload["settings_text"] + ".",
+        "",
+    ]
+    methods = list(payload["methods"])
+    steps = sorted(
+        {int(s) for m in methods for s in payload["methods"][m]["checkpoints"]},
+    )
+    lines.append("| queries | " + " | ".join(methods) + " |")
+    lines.append("|---:|" + "---:|" * len(methods))
+    for step in steps:
+        cells = []
+        for method in methods:
+            entry = payload["methods"][method]["checkpoints"].get(str(step))
+            cells.append(
+                ""
+                if entry is None
+                else f"{entry['median_rank']:.0f} [{entry['q25_rank']:.0f}-{entry['q75_rank']:.0f}]"
+            )
+        lines.append(f"| {step} | " + " | ".join(cells) + " |")
+    lines += ["", "Median queries until the best found is in the top fraction of the space:", ""]
+    lines.append("| method | top 0.05% | top 0.1% | top 1% | seconds per run |")
+    lines.append("|---|---:|---:|---:|---:|")
+    for method in methods:
+        summary = payload["methods"][method]
+        reach = summary["queries_to_reach"]
+        cells = [
+            fmt_queries(reach[key]["median_queries"], summary["budget"])
+            for key in ("top_0.05%", "top_0.1%", "top_1%")
+        ]
+        lines.append(
+            f"| {method} | " + " | ".join(cells) + f" | {summary['seconds_per_run']:.1f} |"
+        )
+    for line in payload.get("targets", []):
+        lines.append(f"\n{line}")
+    lines.append(f"\n![best-so-far curves](search_{name}.png)\n")
+    return "\n".join(lines)
+
+
+def targets(payload: dict) -> list[str]:
+    """The project's targets, checked (NAS-Bench-101 only)."""
+    methods = payload["methods"]
+    out = []
+    if "guided" in methods and "300" in methods["guided"]["checkpoints"]:
+        rank = methods["guided"]["checkpoints"]["300"]["median_rank"]
+        verdict = "met" if rank <= 212 else "NOT met"
+        out.append(
+            f"Target 1, median rank <= 212 (top 0.05%) after 300 guided queries: "
+            f"{rank:.0f}, **{verdict}**."
+        )
+    if "guided" in methods and "evolution" in methods:
+        guided = methods["guided"]["queries_to_reach"]["top_0.1%"]["median_queries"]
+        evolution = methods["evolution"]["queries_to_reach"]["top_0.1%"]["median_queries"]
+        if np.isfinite(guided):
+            ratio = evolution / guided
+            shown = (
+                f"{ratio:.1f}x"
+                if np.isfinite(ratio)
+                else f"> {methods['evolution']['budget'] / guided:.1f}x"
+            )
+            verdict = "met" if ratio >= 3 else "NOT met"
+            out.append(
+                f"Target 2, >= 3x fewer queries than evolution to reach the top 0.1%: "
+                f"guided {guided:.0f}, evolution "
+                f"{fmt_queries(evolution, methods['evolution']['budget'])}: {shown}, "
+                f"**{verdict}**."
+            )
+        else:
+            out.append("Target 2: guided search did not reach the top 0.1%; **NOT met**.")
+    return out
+
+
+def plot(name: str, payload: dict, runs: dict, path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    from skassess.plotting import plot_best_so_far, save_figure
+
+    figure = Figure(figsize=(11, 4), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    plot_best_so_far(
+        {m: [r["best_so_far"] for r in rs] for m, rs in runs.items()},
+        ax=left,
+        log_x=True,
+        title=f"{payload['benchmark']}: best found",
+        ylabel=f"best {payload['metric']}",
+    )
+    plot_best_so_far(
+        {m: [r["ranks"] for r in rs] for m, rs in runs.items()},
+        ax=right,
+        log_x=True,
+        title="rank of the best found (1 = best)",
+        ylabel="rank in the space",
+    )
+    right.set_yscale("log")
+    right.legend(loc="upper right")
+    save_figure(figure, path)
+
+
+def run_benchmark(name: str, args: argparse.Namespace) -> str:
+    import torch
+
+    torch.set_num_threads(1)
+    bench = load(name, args.data)
+    values = np.asarray(bench.y, dtype=float)
+    n_space = int(np.isfinite(values).sum())
+    settings = (
+        f"guided: {args.initial_size} random, then batches of {args.batch_size} from random "
+        f"pools of {args.pool_size} candidates, {args.unlabeled_size} of them unlabeled in the "
+        f"fit (assessor {args.assessor_max_iter} epochs x {args.assessor_ensemble} "
+        f"networks; forest 100 trees), budget {args.guided_budget}; evolution: population "
+        f"{args.population_size}, tournament {args.sample_size}"
+    )
+    payload = {
+        "benchmark": bench.name,
+        "metric": bench.target,
+        "n_architectures": n_space,
+        "n_seeds": args.seeds,
+        "settings": {k: str(v) for k, v in vars(args).items()},
+        "settings_text": settings,
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        "methods": {},
+    }
+    runs: dict[str, list[dict]] = {}
+    json_path = args.output_dir / f"search_{name}.json"
+    for method in args.methods:
+        budget = method_budget(method, args)
+        for seed in range(args.seeds):
+            start = time.perf_counter()
+            result = make_search(method, seed, args).run(bench, budget)
+            seconds = time.perf_counter() - start
+            run = {
+                "seed": seed,
+                "best_so_far": result.best_so_far().tolist(),
+                "ranks": result.rank_so_far(values).tolist(),
+                "seconds": seconds,
+            }
+            runs.setdefault(method, []).append(run)
+            print(
+                f"{name} {method} seed {seed}: best {run['best_so_far'][-1]:.4f}, rank "
+                f"{run['ranks'][-1]} after {budget} queries ({seconds:.1f} s)",
+                flush=True,
+            )
+            payload["methods"][method] = summarise(runs[method], n_space, budget)
+            payload["runs"] = runs
+            json_path.write_text(json.dumps(payload, indent=1))
+    if name == "nasbench101":
+        payload["targets"] = targets(payload)
+    json_path.write_text(json.dumps(payload, indent=1))
+    plot(name, payload, runs, args.output_dir / f"search_{name}.png")
+    return markdown(name, payload)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 seeds, small budgets")
+    parser.add_argument(
+        "--benchmarks", nargs="+", choices=list(BENCHMARKS), default=list(BENCHMARKS)
+    )
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--budget", type=int, default=1000, help="random and evolution")
+    parser.add_argument("--guided-budget", type=int, default=500)
+    parser.add_argument("--initial-size", type=int, default=50)
+    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--pool-size", type=int, default=20_000, help="candidates per fit")
+    parser.add_argument(
+        "--unlabeled-size", type=int, default=2000, help="candidates given to fit as unlabeled"
+    )
+    parser.add_argument("--assessor-max-iter", type=int, default=30)
+    parser.add_argument("--assessor-ensemble", type=int, default=1)
+    parser.add_argument("--population-size", type=int, default=100)
+    parser.add_argument("--sample-size", type=int, default=25)
+    parser.add_argument("--data", type=Path, default=SHARED_DATA)
+    parser.add_argument("--output-dir", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds = min(args.seeds, 3)
+        args.budget = min(args.budget, 300)
+        args.guided_budget = min(args.guided_budget, 150)
+        args.pool_size = min(args.pool_size, 5000)
+        args.unlabeled_size = min(args.unlabeled_size, 1000)
+        args.assessor_max_iter = min(args.assessor_max_iter, 10)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    header = (
+        "## Search: predictor-guided vs regularized evolution vs random\n\n"
+        "Measured with `python benchmarks/bench_search.py "
+        + " ".join(sys.argv[1:] if argv is None else argv)
+        + "`. Guided search is predictor-guided search with the semi-supervised assessor "
+        "(`guided`) or a random forest (`guided-forest`); a query is one training (look-up), "
+        "re-queries are free. For a given seed every method starts from the same random "
+        "architectures (its first queries coincide), which makes the comparison paired.\n"
+    )
+    sections = []
+    for name in args.benchmarks:
+        if not (args.data / BENCHMARKS[name][0]).is_file():
+            print(f"skipping {name}: {args.data / BENCHMARKS[name][0]} not found", file=sys.stderr)
+            continue
+        sections.append(run_benchmark(name, args))
+        (args.output_dir / "search.md").write_text(header + "\n" + "\n\n".join(sections) + "\n")
+    print(f"wrote {args.output_dir / 'search.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
