@@ -314,7 +314,8 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} with loss={self.loss!r}"
                 f"{' and early_stopping=True' if self.early_stopping else ''} needs at "
-                f"least {needed} labeled samples, got {len(labeled_y)}"
+                f"least {needed} labeled samples, but y has {len(labeled_y)} "
+                f"sample{'' if len(labeled_y) == 1 else 's'} with a target"
             )
 
     def _split_labeled(
