@@ -303,8 +303,8 @@ class CellSpace:
         --------
         >>> from skassess.spaces import NASBench101
         >>> ops = ["input", "conv3x3-bn-relu", "output"]
-        >>> NASBench101().hash(([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ops))
-        '...'
+        >>> NASBench101().hash(([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ops))  # its official hash
+        'd32d0b26d534203b48d866facd98cc3e'
         """
         cell = self._as_cell(cell)
         key = (self, cell)
@@ -397,8 +397,8 @@ class CellSpace:
         >>> from skassess.spaces import NASBench101
         >>> adjacency = np.array([[[0, 1, 0], [0, 0, 1], [0, 0, 0]]])
         >>> ops = np.array([[0, 2, 4]])  # input, conv3x3-bn-relu, output
-        >>> NASBench101().hash_arrays(adjacency, ops).shape
-        (1,)
+        >>> NASBench101().hash_arrays(adjacency, ops)
+        array(['b49ac8c578b4561d79ac7087988f1c61'], dtype='<U32')
         """
         adjacency = np.asarray(adjacency)
         ops = np.asarray(ops)

@@ -72,8 +72,8 @@ def module_hash(matrix: np.ndarray, labels: Sequence[int]) -> str:
     Examples
     --------
     >>> import numpy as np
-    >>> module_hash(np.array([[0, 1], [0, 0]]), [-1, -2])
-    '...'
+    >>> module_hash(np.array([[0, 1], [0, 0]]), [-1, -2])  # NAS-Bench-101's smallest cell
+    '043721b9c7fe8c5fad811d47d83132ec'
     """
     n = len(labels)
     adjacency = np.asarray(matrix, dtype=bool)
