@@ -6,6 +6,8 @@ import struct
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skassess.datasets import CorruptedFileError
 from skassess.datasets._protobuf import (
@@ -290,3 +292,33 @@ def test_evaluation_fields_in_any_order_and_repeated():
         ],
     )
     assert parameters == -1
+
+
+# -- properties ------------------------------------------------------------------
+
+doubles = st.floats(allow_nan=True, allow_infinity=True, width=64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(st.lists(doubles, min_size=5, max_size=5), max_size=4),
+    parameters=st.integers(-(2**31), 2**31 - 1),
+    total_time=doubles,
+)
+def test_model_metrics_round_trip_property(rows, parameters, total_time):
+    evaluations = np.array(rows, dtype=np.float64).reshape(len(rows), 5)
+    decoded, decoded_parameters, decoded_time = decode_model_metrics(
+        encode_model_metrics(evaluations, parameters, total_time)
+    )
+    np.testing.assert_array_equal(decoded, evaluations)  # NaN == NaN here
+    # A negative count means "unset" to the encoder; every other value survives.
+    assert decoded_parameters == (parameters if parameters >= 0 else -1)
+    assert decoded_time == total_time or (np.isnan(decoded_time) and np.isnan(total_time))
+
+
+@settings(max_examples=30, deadline=None)
+@given(payloads=st.lists(st.binary(max_size=300), max_size=8))
+def test_tfrecord_round_trip_property(tmp_path_factory, payloads):
+    path = tmp_path_factory.mktemp("prop") / "p.tfrecord"
+    assert write_tfrecords(path, payloads) == len(payloads)
+    assert [data for _, _, data in iter_tfrecords(path)] == payloads
