@@ -806,9 +806,12 @@ def run_search(args: argparse.Namespace) -> int:
     )
     bar = console.progress(args.budget, "search")
 
+    running_best = [-np.inf]
+
     def on_query(query: Any) -> None:
+        running_best[0] = max(running_best[0], query.value)
+        bar.set_postfix_str(f"best {running_best[0]:.4g}", refresh=False)
         bar.update()
-        bar.set_postfix_str(f"best {values[query.index]:.4g}", refresh=False)
 
     result = strategy.run(benchmark, args.budget, metric=args.metric, callback=on_query)
     bar.close()
