@@ -451,3 +451,11 @@ def test_missing_runs_are_nan_and_left_out_of_means(tmp_path):
     kept = [expected(1, 108, r)[3] for r in (1, 2)]  # run 0 was dropped; the rest renumber
     np.testing.assert_allclose(np.sort(runs[1][~np.isnan(runs[1])]), np.sort(kept), rtol=1e-6)
     np.testing.assert_allclose(bench.y[1], np.mean(kept), rtol=1e-6)
+
+
+def test_progress_bar_goes_to_stderr_only_when_asked(full_file, capsys):
+    load_nasbench101(full_file, cache=False)
+    assert capsys.readouterr() == ("", "")
+    load_nasbench101(full_file, cache=False, progress=True)
+    out, err = capsys.readouterr()
+    assert out == "" and "reading nasbench_full.tfrecord" in err

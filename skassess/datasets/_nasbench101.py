@@ -16,10 +16,11 @@ import contextlib
 import gc
 import hashlib
 import os
+import sys
 import warnings
 import zipfile
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,11 @@ _TABLE_METRICS = {
 
 
 def load_nasbench101(
-    path: str | os.PathLike | None = None, *, epochs: int = 108, cache: bool = True
+    path: str | os.PathLike | None = None,
+    *,
+    epochs: int = 108,
+    cache: bool = True,
+    progress: bool = False,
 ) -> Benchmark:
     """Load NAS-Bench-101 as a :class:`Benchmark`.
 
@@ -95,6 +100,9 @@ def load_nasbench101(
         ``<file>.skassess.npz`` next to it (or, where that folder is read-only,
         in ``get_data_home() / "cache"``). The cache is rebuilt when the
         file's size or modification time changes.
+    progress : bool, default=False
+        Show a progress bar on stderr while a TFRecord file is parsed (minutes
+        for the official files).
 
     Returns
     -------
@@ -152,13 +160,15 @@ def load_nasbench101(
             return _from_table(data, path)
     arrays = _read_cache(path) if cache else None
     if arrays is None:
-        arrays = parse_nasbench101_tfrecord(path)
+        arrays = parse_nasbench101_tfrecord(path, progress=progress)
         if cache:
             _write_cache(path, arrays)
     return _from_run_arrays(arrays, epochs)
 
 
-def convert_nasbench101(tfrecord_path: str | os.PathLike, npz_path: str | os.PathLike) -> Path:
+def convert_nasbench101(
+    tfrecord_path: str | os.PathLike, npz_path: str | os.PathLike, *, progress: bool = False
+) -> Path:
     """Parse an official NAS-Bench-101 TFRecord file into a fast ``.npz``.
 
     The result loads with :func:`load_nasbench101` in seconds and holds every
@@ -171,6 +181,8 @@ def convert_nasbench101(tfrecord_path: str | os.PathLike, npz_path: str | os.Pat
         their format.
     npz_path : str or path-like
         Destination, written atomically (nothing is written on error).
+    progress : bool, default=False
+        Show a progress bar on stderr while parsing.
 
     Returns
     -------
@@ -183,7 +195,7 @@ def convert_nasbench101(tfrecord_path: str | os.PathLike, npz_path: str | os.Pat
         If the TFRecord file is damaged, naming the byte offset and record.
     """
     tfrecord_path = find_data_file(tfrecord_path, FILE_NAMES, NAME, WHERE_TO_GET)
-    arrays = parse_nasbench101_tfrecord(tfrecord_path)
+    arrays = parse_nasbench101_tfrecord(tfrecord_path, progress=progress)
     npz_path = Path(npz_path)
     _save_atomically(npz_path, arrays)
     return npz_path
@@ -192,7 +204,9 @@ def convert_nasbench101(tfrecord_path: str | os.PathLike, npz_path: str | os.Pat
 # -- parsing the official file ---------------------------------------------------
 
 
-def parse_nasbench101_tfrecord(path: str | os.PathLike) -> dict[str, np.ndarray]:
+def parse_nasbench101_tfrecord(
+    path: str | os.PathLike, *, progress: bool = False
+) -> dict[str, np.ndarray]:
     """Read an official NAS-Bench-101 file into the arrays of the cache format.
 
     Every record is checked: framing and CRCs, JSON, base64, protocol buffer,
@@ -213,34 +227,32 @@ def parse_nasbench101_tfrecord(path: str | os.PathLike) -> dict[str, np.ndarray]
     record_cells = array("q")
     record_epochs = array("q")
     values = array("d")
-    nan4 = (float("nan"),) * 4
-    for index, offset, data in iter_tfrecords(path):
-        try:
-            module_hash, epochs, raw_adjacency, raw_operations, metrics = _split_record(data)
-            cell = cell_of_hash.get(module_hash)
-            if cell is None:
-                cell = cell_of_hash[module_hash] = len(first_seen)
-                first_seen.append((raw_adjacency, raw_operations, index, offset))
-                parameters.append(-1)
-            elif first_seen[cell][:2] != (raw_adjacency, raw_operations):
-                raise ValueError(
-                    f"module hash {module_hash} names a different cell than in record "
-                    f"{first_seen[cell][2]}"
-                )
+    with _progress_bar(progress, stat.st_size, path) as bar:
+        for index, offset, data in iter_tfrecords(path):
+            if index % _PROGRESS_EVERY == 0:
+                bar.update(offset - bar.n)
             try:
-                evaluations, trainable_parameters, _ = _decode_model_metrics(metrics)
-            except ProtobufDecodeError as exc:
-                raise ValueError(f"raw_metrics is not a ModelMetrics message: {exc}") from None
-        except ValueError as exc:
-            raise CorruptedFileError(path, offset, index, str(exc)) from None
-        if len(evaluations) == 0:
-            raise CorruptedFileError(path, offset, index, "ModelMetrics has no evaluation_data")
-        if parameters[cell] < 0:
-            parameters[cell] = trainable_parameters
-        record_cells.append(cell)
-        record_epochs.append(epochs)
-        values.extend(evaluations[-1][1:])
-        values.extend(evaluations[1][1:] if len(evaluations) == 3 else nan4)
+                module_hash, epochs, raw_adjacency, raw_operations, metrics = _split_record(data)
+                cell = cell_of_hash.get(module_hash)
+                if cell is None:
+                    cell = cell_of_hash[module_hash] = len(first_seen)
+                    first_seen.append((raw_adjacency, raw_operations, index, offset))
+                    parameters.append(-1)
+                elif first_seen[cell][:2] != (raw_adjacency, raw_operations):
+                    raise ValueError(
+                        f"module hash {module_hash} names a different cell than in record "
+                        f"{first_seen[cell][2]}"
+                    )
+                final, halfway, trainable_parameters = _final_and_halfway(metrics)
+            except ValueError as exc:
+                raise CorruptedFileError(path, offset, index, str(exc)) from None
+            if parameters[cell] < 0:
+                parameters[cell] = trainable_parameters
+            record_cells.append(cell)
+            record_epochs.append(epochs)
+            values.extend(final)
+            values.extend(halfway)
+        bar.update(stat.st_size - bar.n)
     if not first_seen:
         raise CorruptedFileError(path, 0, 0, "the file holds no records")
     hashes = list(cell_of_hash)
@@ -266,6 +278,45 @@ def parse_nasbench101_tfrecord(path: str | os.PathLike) -> dict[str, np.ndarray]
         "run_metrics": np.array(RUN_METRICS),
         "runs": runs,
     }
+
+
+_NAN4 = (float("nan"),) * 4
+_PROGRESS_EVERY = 10_000  # records between progress bar updates
+
+
+def _final_and_halfway(metrics: bytes) -> tuple[Sequence[float], Sequence[float], int]:
+    """The final and half-way (training_time, train, validation, test accuracy) of a run.
+
+    As the official API reads them: the last evaluation and, of the usual three
+    (start, half-way, end), the second.
+    """
+    try:
+        evaluations, trainable_parameters, _ = _decode_model_metrics(metrics)
+    except ProtobufDecodeError as exc:
+        raise ValueError(f"raw_metrics is not a ModelMetrics message: {exc}") from None
+    if not evaluations:
+        raise ValueError("ModelMetrics has no evaluation_data")
+    halfway = evaluations[1][1:] if len(evaluations) == 3 else _NAN4
+    return evaluations[-1][1:], halfway, trainable_parameters
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled: bool, total: int, path: Any) -> Iterator[Any]:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        desc=f"reading {Path(path).name}",
+        disable=not enabled,
+        file=sys.stderr,
+        leave=False,
+    )
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def _check_cells(
