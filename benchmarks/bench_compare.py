@@ -36,7 +36,7 @@ Usage::
     python benchmarks/bench_compare.py --benchmarks nb201 --sizes 20 100 1000 \\
         --predictors random_forest neural_predictor --seeds 0 1 2
 
-Writes ``benchmarks/results/bench_compare[_quick].{json,md,png}``.
+Writes ``benchmarks/results/bench_compare[_quick].{json,md,png}`` (``--name`` for another stem).
 """
 
 from __future__ import annotations
@@ -307,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-test", type=int, help="held-out cells per seed")
     parser.add_argument("--pool", type=int, help="unlabeled cells per seed")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
+    parser.add_argument(
+        "--name", help="file stem (default bench_compare, or bench_compare_quick with --quick)"
+    )
     args = parser.parse_args(argv)
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -374,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {bench} seed {seed} n={size:>5} {name:<28} {shown}", flush=True)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / ("bench_compare_quick" if args.quick else "bench_compare")
+    stem = args.out / (args.name or ("bench_compare_quick" if args.quick else "bench_compare"))
     environment = {
         "python": platform.python_version(),
         "machine": platform.machine(),
