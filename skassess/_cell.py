@@ -90,7 +90,7 @@ class Cell:
         matrix.flags.writeable = False
         self._matrix = matrix
         self._ops = ops
-        self._key = (matrix.shape[0], matrix.tobytes(), ops)
+        self._key = None
 
     @classmethod
     def _trusted(cls, matrix: np.ndarray, ops: tuple[str, ...]) -> Cell:
@@ -98,11 +98,19 @@ class Cell:
 
         For loaders that create hundreds of thousands of cells from a table
         whose structure they have verified as a whole; ``matrix`` must be a
-        square uint8 array that nobody else writes to.
+        square uint8 array that nobody else writes to (it is made read-only)
+        and ``ops`` a tuple of str.
         """
         cell = cls.__new__(cls)
         cell._set(matrix, ops)
         return cell
+
+    @property
+    def _value(self) -> tuple[int, bytes, tuple[str, ...]]:
+        # Computed on first comparison or hash only: most cells are never hashed.
+        if self._key is None:
+            self._key = (self._matrix.shape[0], self._matrix.tobytes(), self._ops)
+        return self._key
 
     @property
     def matrix(self) -> np.ndarray:
@@ -127,10 +135,10 @@ class Cell:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Cell):
             return NotImplemented
-        return self._key == other._key
+        return self._value == other._value
 
     def __hash__(self) -> int:
-        return hash(self._key)
+        return hash(self._value)
 
     def __repr__(self) -> str:
         rows = ", ".join("[" + ", ".join(str(int(v)) for v in row) + "]" for row in self._matrix)
