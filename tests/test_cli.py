@@ -109,19 +109,40 @@ def test_version():
         (["evaluate", "--labeled"], 2, "--labeled"),
         (["demo", "--labeled", "-1"], 2, "--labeled"),
         (["demo", "--unknown-option"], 2, "unrecognized"),
+        (["evaluate", "--folds", "1"], 1, "at least 2 folds"),
+        (["evaluate", "--labeled", "3", "--folds", "5"], 1, "fewer than --folds"),
+        (["search", "--method", "evolution", "--population-size", "5"], 1, "--sample-size"),
+        (["search", "--predictor", "mlp,random-forest"], 1, "one predictor"),
         (["convert"], 2, "TFRECORD"),
         (["convert", "/no/such/file.tfrecord"], 1, "does not exist"),
         (["search", "-b", "nasbench201", "--data", "/no/such/folder"], 1, "no such file"),
     ],
 )
-def test_bad_arguments_fail_cleanly(args, status, words):
-    line = assert_clean_failure(skassess(*args), status)
+def test_bad_arguments_fail_cleanly(args, status, words, capsys):
+    # In-process, for speed; the subprocess test below checks the real command.
+    from skassess.cli import main
+
+    returned = main(args)
+    captured = capsys.readouterr()
+    completed = subprocess.CompletedProcess(args, returned, captured.out, captured.err)
+    line = assert_clean_failure(completed, status)
     assert words in line
 
 
-def test_data_folder_without_the_file_fails_cleanly(tmp_path):
-    line = assert_clean_failure(skassess("search", "-b", "nasbench201", "--data", tmp_path), 1)
-    assert "nasbench201.npz" in line
+@pytest.mark.parametrize(
+    "args, status",
+    [(["search", "--budget", "-1"], 2), (["convert", "/no/such/file.tfrecord"], 1)],
+)
+def test_bad_arguments_fail_cleanly_in_a_real_process(args, status):
+    assert_clean_failure(skassess(*args), status)
+
+
+def test_data_folder_without_the_file_fails_cleanly(tmp_path, capsys):
+    from skassess.cli import main
+
+    returned = main(["search", "-b", "nasbench201", "--data", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert returned == 1 and err.count("\n") == 1 and "nasbench201.npz" in err
 
 
 def test_corrupt_data_file_fails_cleanly(tmp_path):
