@@ -54,6 +54,11 @@ PREDICTORS = {
     "neural-predictor": "GCN on each cell's graph (Wen et al., Neural Predictor)",
 }
 
+#: The demo's assessor settings: one network and fewer graph rebuilds than the defaults,
+#: so that fitting on all 26,206 NAS-Bench-Graph architectures takes well under a minute
+#: on two cores (Kendall tau on Cora with 100 labels, seed 0: 0.32 vs 0.23 at 20 epochs).
+DEMO_ASSESSOR = {"n_ensemble": 1, "max_iter": 50, "graph_update_interval": 25}
+
 SEARCH_METHODS = {
     "guided": "predictor-guided search (PredictorGuidedSearch)",
     "random": "random search (RandomSearch)",
@@ -245,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-iter",
         type=_positive_int,
         metavar="N",
-        help="training epochs of the assessor (default: the assessor's own)",
+        help="training epochs of the assessor (default: 50)",
     )
     _add_common(demo, output="skassess-demo")
 
@@ -429,7 +434,9 @@ class _Console:
 
     def info(self, text: str) -> None:
         if not self.quiet:
-            print(text, flush=True)
+            from tqdm.auto import tqdm
+
+            tqdm.write(text, file=sys.stdout)  # does not break a progress bar
 
     def progress(self, total: int | None, description: str) -> Any:
         from tqdm.auto import tqdm
@@ -606,7 +613,11 @@ def _demo(args: argparse.Namespace, console: _Console, stages: Any) -> int:
 
     stages.set_postfix_str("fitting the assessor")
     start = time.perf_counter()
-    assessor = make_predictor("assessor", args.seed, args.max_iter).fit(cells, y)
+    assessor = make_predictor("assessor", args.seed)
+    assessor.set_params(**DEMO_ASSESSOR)
+    if args.max_iter is not None:
+        assessor.set_params(max_iter=args.max_iter)
+    assessor.fit(cells, y)
     assessor_time = time.perf_counter() - start
     scores = np.asarray(assessor.transduction_, dtype=float)
     stages.update()
@@ -640,7 +651,11 @@ def _demo(args: argparse.Namespace, console: _Console, stages: Any) -> int:
     console.result(
         f"Kendall tau on the {unlabeled.size} unlabeled architectures ({args.labeled} labeled):"
     )
-    console.result(f"  semi-supervised assessor  {tau:7.3f}   (fit {assessor_time:.1f} s)")
+    epochs = assessor.get_params()["max_iter"]
+    console.result(
+        f"  semi-supervised assessor  {tau:7.3f}   (fit {assessor_time:.1f} s, {epochs} epochs, "
+        "on all architectures)"
+    )
     console.result(f"  random forest             {forest_tau:7.3f}   (fit {forest_time:.1f} s)")
     console.result("")
     console.result(f"Top 10 predicted architectures (of {n_cells}; true rank 1 is the best):")
