@@ -1,0 +1,129 @@
+"""Scaling pieces: the inverted-file kNN index and memory-bounded prediction.
+
+The exact blockwise kNN graph is checked against brute force in
+``tests/test_graph.py``; here the approximate index is checked against the
+same brute force, and ``predict`` against its batch size.
+"""
+
+import numpy as np
+import pytest
+from sklearn.neighbors import NearestNeighbors
+
+from skassess.utils.neighbors import InvertedFileIndex, recall
+
+
+@pytest.fixture(scope="module")
+def clustered():
+    """Rows in 20 Gaussian blobs, the shape of a pool of architecture embeddings."""
+    rng = np.random.RandomState(0)
+    centers = rng.normal(scale=4.0, size=(20, 6))
+    return centers[rng.randint(20, size=1500)] + rng.normal(size=(1500, 6))
+
+
+@pytest.mark.parametrize("n_lists", [1, 7, 40])
+def test_probing_every_list_is_exact_brute_force(clustered, n_lists):
+    index = InvertedFileIndex(n_lists=n_lists, n_probe=n_lists, random_state=0).fit(clustered)
+    indices, distances = index.kneighbors(n_neighbors=6)
+    expected_distances, expected_indices = (
+        NearestNeighbors(n_neighbors=6, algorithm="brute").fit(clustered).kneighbors()
+    )
+    np.testing.assert_array_equal(indices, expected_indices)
+    np.testing.assert_allclose(distances, expected_distances, rtol=1e-6)
+    assert indices.dtype == np.int64
+    assert distances.dtype == np.float32
+
+
+def test_new_queries_equal_brute_force_when_every_list_is_probed(clustered):
+    train, new = clustered[:1200], clustered[1200:] + 0.05
+    index = InvertedFileIndex(n_lists=12, n_probe=12, block_size=64, random_state=0).fit(train)
+    indices, distances = index.kneighbors(new, n_neighbors=4)
+    expected_distances, expected_indices = (
+        NearestNeighbors(n_neighbors=4, algorithm="brute").fit(train).kneighbors(new)
+    )
+    np.testing.assert_array_equal(indices, expected_indices)
+    np.testing.assert_allclose(distances, expected_distances, rtol=1e-6)
+
+
+def test_few_probes_find_most_neighbors(clustered):
+    _, exact = NearestNeighbors(n_neighbors=10, algorithm="brute").fit(clustered).kneighbors()
+    index = InvertedFileIndex(n_lists=40, n_probe=4, random_state=0).fit(clustered)
+    indices, distances = index.kneighbors(n_neighbors=10)
+    assert recall(indices, exact) > 0.9
+    # the neighbours it returns are real rows at their true distances, self excluded
+    assert not (indices == np.arange(len(clustered))[:, None]).any()
+    true = np.linalg.norm(clustered[indices] - clustered[:, None, :], axis=2)
+    np.testing.assert_allclose(distances, true, rtol=1e-6)
+    assert (np.diff(distances, axis=1) >= 0).all()
+
+
+def test_search_is_row_independent(clustered):
+    index = InvertedFileIndex(n_lists=30, n_probe=3, block_size=50, random_state=0).fit(clustered)
+    queries = clustered[::7] + 0.1
+    indices, distances = index.kneighbors(queries, n_neighbors=5)
+    for rows in (slice(0, 1), slice(5, 40), slice(None, None, -1)):
+        part_indices, part_distances = index.kneighbors(queries[rows], n_neighbors=5)
+        np.testing.assert_array_equal(part_indices, indices[rows])
+        np.testing.assert_array_equal(part_distances, distances[rows])
+
+
+def test_same_random_state_same_index(clustered):
+    first = InvertedFileIndex(n_lists=25, n_probe=2, random_state=3).fit(clustered)
+    second = InvertedFileIndex(n_lists=25, n_probe=2, random_state=3).fit(clustered)
+    np.testing.assert_array_equal(first.centroids_, second.centroids_)
+    np.testing.assert_array_equal(first.kneighbors()[0], second.kneighbors()[0])
+
+
+def test_tiny_index_still_returns_every_neighbor():
+    X = np.arange(12.0).reshape(6, 2)
+    # 6 lists of one row: probing one list cannot supply 5 neighbours
+    indices, _ = (
+        InvertedFileIndex(n_lists=6, n_probe=1, random_state=0).fit(X).kneighbors(n_neighbors=5)
+    )
+    for row, found in enumerate(indices):
+        assert sorted(found) == [i for i in range(6) if i != row]
+
+
+def test_index_errors(clustered):
+    with pytest.raises(ValueError, match="not fitted"):
+        InvertedFileIndex().kneighbors(n_neighbors=1)
+    index = InvertedFileIndex(n_lists=5, random_state=0).fit(clustered[:50])
+    with pytest.raises(ValueError, match="n_neighbors=50 must be between 0 and 49"):
+        index.kneighbors(n_neighbors=50)
+    with pytest.raises(ValueError, match="features"):
+        index.kneighbors(np.zeros((2, 3)), n_neighbors=1)
+    with pytest.raises(ValueError, match="n_probe must be a positive integer"):
+        InvertedFileIndex(n_probe=0).fit(clustered)
+    with pytest.raises(ValueError, match="NaN"):
+        InvertedFileIndex().fit([[0.0], [np.nan]])
+
+
+def test_recall_counts_found_neighbors():
+    assert recall(np.array([[1, 2], [0, 3]]), np.array([[2, 1], [0, 2]])) == 0.75
+    with pytest.raises(ValueError, match="shapes differ"):
+        recall(np.zeros((2, 2)), np.zeros((2, 3)))
+
+
+# --------------------------------------------------------------- prediction
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_gcn_predict_is_bounded_by_batch_size(monkeypatch, clustered):
+    from skassess.assessor import TransductiveGCNRegressor, _gcn
+
+    y = clustered[:, 0] + clustered[:, 1] ** 2
+    y[300:] = np.nan
+    model = TransductiveGCNRegressor(max_iter=5, random_state=0).fit(clustered[:1000], y[:1000])
+    new = clustered[1000:] + 0.01
+    expected = model.set_params(batch_size=10_000).predict(new)
+
+    seen = []
+    original = _gcn.attach
+
+    def recording_attach(X_new, *args, **kwargs):
+        seen.append(len(X_new))
+        return original(X_new, *args, **kwargs)
+
+    monkeypatch.setattr(_gcn, "attach", recording_attach)
+    predictions = model.set_params(batch_size=64).predict(new)
+    assert max(seen) <= 64 and sum(seen) == len(new)
+    np.testing.assert_allclose(predictions, expected, rtol=1e-6, atol=1e-9)
