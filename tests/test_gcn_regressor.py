@@ -110,6 +110,17 @@ def test_bad_parameters_are_rejected_in_fit(problem, params, match):
         model.fit(X, y)
 
 
+@pytest.mark.parametrize(
+    ("sizes", "shapes"), [((), [(2, 1)]), (8, [(2, 8), (8, 1)]), ([4, 3], [(2, 4), (4, 3), (3, 1)])]
+)
+def test_layer_sizes(problem, sizes, shapes):
+    X, y, _ = problem
+    model = _small(hidden_layer_sizes=sizes).fit(X, y)
+    assert [coef.shape for coef in model.coefs_] == shapes
+    assert [intercept.shape for intercept in model.intercepts_] == [(s[1],) for s in shapes]
+    assert model.predict(X).shape == (100,)
+
+
 def test_tiny_data_uses_fewer_neighbors():
     X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
     model = _small(n_neighbors=10).fit(X, [0.0, 1.0, 2.0])

@@ -79,7 +79,7 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         Small values weaken the edges (0.25 makes them nearly vanish).
     distance_threshold : float, default=None
         Edges longer than this are dropped.
-    hidden_layer_sizes : tuple of int, default=(64,)
+    hidden_layer_sizes : int or tuple of int, default=(64,)
         Widths of the hidden GCN layers; ``()`` gives a single linear layer
         ``A_hat X w + b``.
     dropout : float, default=0.1
@@ -281,11 +281,14 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         _check_real(self.kernel_width, "kernel_width", low=0.0, low_open=True)
         if self.distance_threshold is not None:
             _check_real(self.distance_threshold, "distance_threshold", low=0.0)
-        sizes = self.hidden_layer_sizes
-        if not isinstance(sizes, tuple | list) or not all(
+        sizes = self._hidden_sizes()
+        if not all(
             isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in sizes
         ):
-            raise ValueError(f"hidden_layer_sizes must be a tuple of positive ints, got {sizes!r}")
+            raise ValueError(
+                "hidden_layer_sizes must be a positive int or a sequence of them, got "
+                f"{self.hidden_layer_sizes!r}"
+            )
         _check_real(self.dropout, "dropout", low=0.0, high=1.0, high_open=True)
         if self.loss not in _LOSSES:
             raise ValueError(f"loss must be one of {_LOSSES}, got {self.loss!r}")
@@ -295,11 +298,19 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         _check_real(self.tol, "tol", low=0.0)
         _check_int(self.n_iter_no_change, "n_iter_no_change", minimum=1)
         _check_real(
-            self.validation_fraction, "validation_fraction", low=0.0, high=1.0, low_open=True,
+            self.validation_fraction,
+            "validation_fraction",
+            low=0.0,
+            high=1.0,
+            low_open=True,
             high_open=True,
-        )  # fmt: skip
+        )
         _check_int(self.block_size, "block_size", minimum=1)
         _check_int(self.batch_size, "batch_size", minimum=1)
+
+    def _hidden_sizes(self) -> tuple:
+        sizes = self.hidden_layer_sizes
+        return tuple(sizes) if hasattr(sizes, "__iter__") else (sizes,)
 
     def _check_enough_labels(self, labeled_y: np.ndarray) -> None:
         needed = 1 if self.loss == "mse" else 2
@@ -357,7 +368,7 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         target = torch.as_tensor(target, dtype=torch.float32, device=device)
         train_index = torch.as_tensor(train_index, device=device)
         with private_rng(seed, device):
-            network = _GCN(self._fit_X.shape[1], tuple(self.hidden_layer_sizes), 1, self.dropout)
+            network = _GCN(self._fit_X.shape[1], self._hidden_sizes(), 1, self.dropout)
             network.to(device)
             optimizer = _Adam(list(network.parameters()), lr=self.learning_rate_init)
             pairs = _PairSampler(target, train_index, make_generator(seed, device))
@@ -374,8 +385,9 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
                 optimizer.step()
                 self.loss_curve_.append(float(loss.detach()))
                 if self.early_stopping:
-                    score = self._validation_score(network, features, graph, target,
-                                                   validation_index)  # fmt: skip
+                    score = self._validation_score(
+                        network, features, graph, target, validation_index
+                    )
                     self.validation_scores_.append(score)
                 else:
                     score = -self.loss_curve_[-1]
