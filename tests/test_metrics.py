@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 from sklearn.dummy import DummyRegressor
 from sklearn.exceptions import UndefinedMetricWarning
@@ -218,3 +220,33 @@ def _labeled_linear(estimator=None):
     from skassess.baselines import LabeledOnly
 
     return LabeledOnly(estimator or LinearRegression())
+
+
+# -- properties -------------------------------------------------------------------------
+
+finite = st.floats(-1e6, 1e6, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5).map(float), finite), min_size=2, max_size=30))
+def test_top_k_metric_ranges_and_monotonicity(pairs):
+    y_true, y_pred = map(np.array, zip(*pairs, strict=True))
+    n = len(y_true)
+    previous_regret, previous_rank = np.inf, np.inf
+    for k in range(1, n + 1):
+        precision = precision_at_k(y_true, y_pred, k=k)
+        regret = top_k_regret(y_true, y_pred, k=k)
+        rank = n_at_k(y_true, y_pred, k=k)
+        assert 0 <= precision <= 1 and regret >= 0 and 1 <= rank <= n
+        assert regret <= previous_regret and rank <= previous_rank  # more picks never hurt
+        assert (regret == 0) == (rank == 1)
+        previous_regret, previous_rank = regret, rank
+    assert precision_at_k(y_true, y_pred, k=n) == 1 and top_k_regret(y_true, y_pred, k=n) == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(-1000, 1000), min_size=3, max_size=30, unique=True))
+def test_correlations_of_a_monotone_transform_are_one(values):
+    y = np.array(values, dtype=float)
+    assert kendall_tau(y, y**3) == pytest.approx(1)
+    assert spearman_rho(y, -y) == pytest.approx(-1)
