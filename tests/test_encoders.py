@@ -3,6 +3,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.utils import get_tags
 
 from skassess import Cell, InvalidCellError
@@ -272,3 +274,30 @@ def test_max_path_length_truncates():
 )
 def test_architecture_checks(encoder, nb101_cells):
     check_architecture_estimator(encoder, nb101_cells[:40])
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.integers(2, 8).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.booleans(), min_size=n * (n - 1) // 2, max_size=n * (n - 1) // 2),
+            st.lists(st.sampled_from("abc"), min_size=n - 2, max_size=n - 2),
+        )
+    )
+)
+def test_path_counts_match_recursion_on_random_dags(drawn):
+    edges, inner = drawn
+    n = len(inner) + 2
+    matrix = np.zeros((n, n), dtype=int)
+    matrix[np.triu_indices(n, k=1)] = edges
+    cell = Cell(matrix, ["input", *inner, "output"])
+    reference = Cell(
+        [[0, 1, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]],
+        ["input", "a", "b", "c", "output"],
+    )  # fixes the ops
+    encoder = PathEncoder(max_path_length=6, binary=False).fit([reference, cell])
+    index = {name: i for i, name in enumerate(encoder.get_feature_names_out())}
+    expected = np.zeros(len(index))
+    for ops in _paths(cell):
+        expected[index["->".join(["input", *ops, "output"])]] += 1
+    np.testing.assert_array_equal(encoder.transform([cell])[0], expected)
