@@ -17,7 +17,7 @@ over seeds, and the fit time. Side by side:
   paper's design with a frozen embedding);
 - ``neural_predictor``: :class:`skassess.baselines.NeuralPredictor` (labeled only).
 
-With ``--other`` (on by default), NAS-Bench-201 (``cifar10_valid_val``,
+With ``--benchmarks`` naming them (the default), NAS-Bench-201 (``cifar10_valid_val``,
 ``cifar100_val``, ``imagenet16_val``) and NAS-Bench-Graph (``cora``,
 ``citeseer``, ``pubmed``) rows with 100 labels, a pool of up to 10,000 cells
 and the remaining cells (up to ``--n-test``) held out.
@@ -104,14 +104,20 @@ def split(n_cells, n_test, n_labeled, n_pool, seed):
     return labeled, pool, test
 
 
-def load_benchmarks(other: bool):
-    """(label, cells, y) for NAS-Bench-101 and, with ``other``, the other spaces."""
-    from skassess.datasets import load_nasbench101
+def load_benchmarks(which):
+    """(label, cells, y) for each benchmark named in ``which``."""
+    if "nb101" in which:
+        from skassess.datasets import load_nasbench101
 
-    bench = load_nasbench101(SHARED / "nasbench101.npz")
-    yield "NAS-Bench-101 test_accuracy", bench.cells, np.asarray(bench.y, dtype=np.float64)
-    if not other:
-        return
+        bench = load_nasbench101(SHARED / "nasbench101.npz")
+        yield "NAS-Bench-101 test_accuracy", bench.cells, np.asarray(bench.y, dtype=np.float64)
+    if "nb201" in which:
+        yield from _nasbench201()
+    if "nbgraph" in which:
+        yield from _nasbench_graph()
+
+
+def _nasbench201():
     try:
         from skassess.datasets import load_nasbench201
 
@@ -121,6 +127,9 @@ def load_benchmarks(other: bool):
             yield f"NAS-Bench-201 {metric}", bench201.cells, y
     except (ImportError, OSError, ValueError) as exc:
         print(f"NAS-Bench-201 skipped: {exc!r}", flush=True)
+
+
+def _nasbench_graph():
     try:
         from skassess.datasets import load_nasbench_graph
 
@@ -186,7 +195,13 @@ def main(argv=None):
         choices=MODELS,
         help="models for the NAS-Bench-201/Graph rows (default: --models)",
     )
-    parser.add_argument("--no-other", dest="other", action="store_false", help="NAS-Bench-101 only")
+    parser.add_argument(
+        "--benchmarks",
+        nargs="+",
+        default=["nb101", "nb201", "nbgraph"],
+        choices=["nb101", "nb201", "nbgraph"],
+        help="NAS-Bench-101 (all sizes), NAS-Bench-201 and NAS-Bench-Graph (100 labels)",
+    )
     parser.add_argument("--output", default="bench_assessor", help="file stem in results/")
     args = parser.parse_args(argv)
     if args.quick:
@@ -201,7 +216,7 @@ def main(argv=None):
         "args": vars(args),
     }
     records = []
-    for benchmark, cells, y in load_benchmarks(args.other):
+    for benchmark, cells, y in load_benchmarks(args.benchmarks):
         is_101 = benchmark.startswith("NAS-Bench-101")
         sizes = args.sizes if is_101 else [100]
         models = args.models if is_101 else (args.other_models or args.models)
