@@ -132,7 +132,7 @@ class AssessorNetwork(nn.Module):
 class _Graph:
     """Cached embeddings of the training cells and each one's neighbours.
 
-    Built with engineer G's relation-graph helpers (:mod:`skassess.assessor._graph`):
+    Built with the relation-graph helpers of :mod:`skassess.assessor._graph`:
     exact blockwise kNN, Gaussian weights of width ``kernel_width`` x the mean
     neighbour distance.
     """
@@ -488,11 +488,13 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
                 graph = rebuild()
             message = f"member {member} epoch {epoch + 1}: loss {curve[-1]:.5f}"
             if self.early_stopping:
-                tau = _kendall_tau(self._score_graph(network, graph)[valid_rows], valid_target)
+                tau = _kendall_tau(
+                    self._score_rows(network, graph, batch, valid_rows), valid_target
+                )
                 message += f", validation tau {tau:.4f}"
                 if tau > best_tau:
                     best_tau, stale = tau, 0
-                    best_state = (copy.deepcopy(network.state_dict()), graph)
+                    best_state = copy.deepcopy(network.state_dict())
                 else:
                     stale += 1
             if self.verbose:
@@ -500,10 +502,22 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
             if self.early_stopping and stale >= self.n_iter_no_change:
                 break
         if best_state is not None:
-            network.load_state_dict(best_state[0])
-            graph = best_state[1]
+            network.load_state_dict(best_state)
+            graph = rebuild()
         network.eval()
         return network, graph, curve
+
+    @staticmethod
+    def _score_rows(
+        network: AssessorNetwork, graph: _Graph, batch: CellBatch, rows: np.ndarray
+    ) -> np.ndarray:
+        """Scores of some training cells, embedded by the current encoder."""
+        network.eval()
+        rows_t = torch.as_tensor(rows, device=graph.embeddings.device)
+        with torch.no_grad():
+            _, embedding = network.encoder(batch[rows_t])
+            scores = network.score(embedding, *graph.neighbourhood(rows_t))
+        return scores.cpu().numpy().astype(np.float64)
 
     @staticmethod
     def _score_graph(network: AssessorNetwork, graph: _Graph) -> np.ndarray:
