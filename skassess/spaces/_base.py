@@ -622,7 +622,9 @@ class CellSpace:
         Raises
         ------
         InvalidCellError
-            If ``cell`` is not in the space, or no single change of it is.
+            If ``cell`` is not in the space, or no single change of it is (the
+            pruned cell ``input -> output`` has neither an inner op to change
+            nor an edge whose flip leaves a valid cell).
 
         Examples
         --------
