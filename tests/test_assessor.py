@@ -232,3 +232,12 @@ def test_self_training_fits_a_second_ensemble(nb101):
     assert len(trained.networks_) == 1
     assert np.isfinite(trained.transduction_).all()
     assert not np.allclose(trained.transduction_, plain.transduction_)
+
+
+def test_pretraining_starts_members_from_the_auto_encoder(nb101):
+    cells, y = nb101
+    partial = half_labeled(y)
+    plain = tiny(max_iter=1).fit(cells, partial)
+    pretrained = tiny(max_iter=1, pretrain_iter=3).fit(cells, partial)
+    assert not hasattr(pretrained, "_pretrained")
+    assert not np.allclose(pretrained.transduction_, plain.transduction_)

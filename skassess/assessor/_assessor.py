@@ -198,6 +198,10 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         When positive, self-training: after a first ensemble is trained, its
         scores on the unlabeled cells become their targets, weighted by this
         factor, and a fresh ensemble is trained on both (twice the fit time).
+    pretrain_iter : int, default=0
+        When positive, the paper's first stage: the auto-encoder is trained
+        for this many epochs on all cells (an :class:`ArchitectureEmbedder`
+        with ``embedder``'s parameters), and every member starts from it.
     max_iter : int, default=50
         Epochs over the labeled cells.
     batch_size : int, default=64
@@ -253,6 +257,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         "loss": [StrOptions(set(LOSSES))],
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
         "self_training_weight": [Interval(Real, 0, None, closed="left")],
+        "pretrain_iter": [Interval(Integral, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -275,6 +280,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         loss: str = "pairwise_logistic",
         reconstruction_weight: float = 0.0,
         self_training_weight: float = 0.0,
+        pretrain_iter: int = 0,
         max_iter: int = 50,
         batch_size: int = 64,
         learning_rate_init: float = 2e-3,
@@ -293,6 +299,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         self.loss = loss
         self.reconstruction_weight = reconstruction_weight
         self.self_training_weight = self_training_weight
+        self.pretrain_iter = pretrain_iter
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
@@ -367,6 +374,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         labeled = np.flatnonzero(self.labeled_mask_)
         unlabeled = np.flatnonzero(~self.labeled_mask_)
         pseudo = None
+        self._pretrained = self._pretrain(cells, rng) if self.pretrain_iter else None
         rounds = 2 if self.self_training_weight > 0 and unlabeled.size else 1
         for _ in range(rounds):
             seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_ensemble)
@@ -374,9 +382,25 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
             # Self-training: the ensemble's scores on the unlabeled cells become their
             # targets (weighted by self_training_weight) for a fresh ensemble.
             pseudo = (unlabeled, combined[unlabeled])
+        del self._pretrained
         self._calibration = rank_preserving_line(combined[labeled], target[labeled])
         self.transduction_ = _apply_line(self._calibration, combined)
         return self
+
+    def _pretrain(self, cells, rng) -> dict[str, Any]:
+        """Auto-encoder weights trained on every cell, the start of each member's encoder."""
+        embedder = ArchitectureEmbedder() if self.embedder is None else clone(self.embedder)
+        embedder.set_params(
+            max_iter=self.pretrain_iter,
+            random_state=int(rng.randint(np.iinfo(np.int32).max)),
+            device=self.device,
+            verbose=self.verbose,
+        )
+        embedder.fit(cells)
+        return {
+            "encoder": embedder.encoder_.state_dict(),
+            "decoder": embedder.decoder_.state_dict(),
+        }
 
     def _fit_ensemble(self, batch, labeled, target, settings, device, seeds, pseudo):
         """Train ``len(seeds)`` members; return their mean standardised score per cell."""
@@ -415,7 +439,11 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
             settings["embedding_dim"],
             settings["hidden_layer_sizes"],
             float(settings["dropout"]),
-        ).to(device)
+        )
+        if self._pretrained is not None:
+            network.encoder.load_state_dict(self._pretrained["encoder"])
+            network.decoder.load_state_dict(self._pretrained["decoder"])
+        network.to(device)
         train_rows, valid_rows = labeled, labeled[:0]
         train_target = labeled_target
         if self.early_stopping:
