@@ -60,12 +60,13 @@ class NeuralPredictor(RegressorMixin, BaseEstimator):
     ignored in ``fit``. This is the strong supervised competitor of the
     semi-supervised assessor.
 
-    Departures from the paper, both measured to rank better on
-    NAS-Bench-101: a directional GIN instead of a GCN with averaged forward
-    and backward adjacency, and ``loss="mse"`` regresses Gaussianised ranks
-    of the targets rather than the raw accuracies (whose tail of broken
-    cells dominates a squared error). Predictions are mapped back to target
-    units by a least-squares line on the training cells.
+    Departures from the paper: the encoder is a directional GIN rather than
+    a GCN over the averaged forward and backward adjacency (so that it is
+    the same encoder as the assessor's, and the comparison isolates the
+    relation graph and the unlabeled cells), and ``loss="mse"`` regresses
+    Gaussianised ranks of the targets rather than the raw accuracies, whose
+    tail of broken cells dominates a squared error. Predictions are mapped
+    back to target units by a least-squares line on the training cells.
 
     Parameters
     ----------
