@@ -540,10 +540,18 @@ def _metric_values(benchmark: Any, metric: str | None) -> tuple[str, Any]:
     return metric, np.asarray(benchmark.metrics[metric], dtype=float)
 
 
-def _describe_cell(cell: Any) -> str:
-    inner = [op for op in cell.ops[1:-1]]
-    edges = int(cell.matrix.sum())
-    return f"{'|'.join(inner)} ({cell.n_vertices} vertices, {edges} edges)"
+def _describe_cell(cell: Any, space: Any = None) -> str:
+    """A one-line description of a cell, in its benchmark's native notation where known."""
+    try:
+        if hasattr(space, "arch"):  # NAS-Bench-Graph: (link, ops)
+            link, ops = space.arch(cell)
+            return f"link {link} ops {'|'.join(ops)}"
+        if hasattr(space, "arch_str"):  # NAS-Bench-201
+            return str(space.arch_str(cell))
+    except ValueError:
+        pass
+    inner = "|".join(cell.ops[1:-1])
+    return f"{inner} ({cell.n_vertices} vertices, {cell.n_edges} edges)"
 
 
 def _true_ranks(values: Any) -> Any:
@@ -663,7 +671,7 @@ def _demo(args: argparse.Namespace, console: _Console, stages: Any) -> int:
     for position, index in enumerate(top, start=1):
         console.result(
             f"  {position:>2}  {y_all[index]:16.4f}  {ranks[index]:>9}  "
-            f"{_describe_cell(cells[index])}"
+            f"{_describe_cell(cells[index], benchmark.space)}"
         )
     summary = {
         "benchmark": benchmark.name,
@@ -840,7 +848,7 @@ def run_search(args: argparse.Namespace) -> int:
     best = result.best
     console.result(
         f"best found: {best.value:.4f} (rank {ranks[-1]} of {n_space}) at query "
-        f"{best.step + 1}: {_describe_cell(best.cell)}, hash {best.hash}"
+        f"{best.step + 1}: {_describe_cell(best.cell, benchmark.space)}, hash {best.hash}"
     )
     if len(result) < args.budget:
         console.result(f"(the benchmark ran out after {len(result)} trainings)")
