@@ -1,5 +1,6 @@
 """NASBench201: arch strings <-> cells, pruning of 'none', hashing, sampling, mutation."""
 
+import itertools
 import pickle
 
 import numpy as np
@@ -180,3 +181,35 @@ def test_hash_is_invariant_to_vertex_order_and_relabelled_cells_are_members(ops,
     assert space.is_valid(other)
     assert space.hash(other) == space.hash(cell)
     assert space.hash(space.cell_from_arch_str(space.arch_str(other))) == space.hash(cell)
+
+
+def _isomorphic(a, b):
+    """Brute force: some order of b's inner vertices gives a's labelled graph."""
+    if a.n_vertices != b.n_vertices or sorted(a.ops) != sorted(b.ops):
+        return False
+    n = a.n_vertices
+    for inner in itertools.permutations(range(1, n - 1)):
+        order = [0, *inner, n - 1]
+        if [b.ops[i] for i in order] == list(a.ops) and (
+            b.matrix[np.ix_(order, order)] == a.matrix
+        ).all():
+            return True
+    return False
+
+
+def test_equal_hashes_mean_isomorphic_pruned_graphs():
+    space = NASBench201()
+    cells = space.enumerate()
+    hashes = space.hash_many(cells)
+    rng = np.random.default_rng(0)
+    by_hash = {}
+    for k, key in enumerate(hashes.tolist()):
+        by_hash.setdefault(key, []).append(k)
+    shared = [members for members in by_hash.values() if len(members) > 1]
+    for members in [shared[i] for i in rng.choice(len(shared), 150, replace=False)]:
+        a, b = rng.choice(members, 2, replace=False)
+        assert _isomorphic(space.prune(cells[a]), space.prune(cells[b]))
+    for _ in range(150):
+        a, b = rng.choice(len(cells), 2, replace=False)
+        if hashes[a] != hashes[b]:
+            assert not _isomorphic(space.prune(cells[a]), space.prune(cells[b]))
