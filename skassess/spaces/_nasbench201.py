@@ -59,8 +59,8 @@ class NASBench201(CellSpace):
     """The NAS-Bench-201 space: an operation on each of the 6 edges of a 4-node cell.
 
     NAS-Bench-201 puts operations on edges; skassess puts them on vertices.
-    The two meet in the usual way (as in arch2vec and NASLib): every edge
-    becomes a vertex carrying its op, so a NAS-Bench-201 architecture is the
+    The two meet in the usual way, the line graph: every edge becomes a
+    vertex carrying its op, so a NAS-Bench-201 architecture is the
     8-vertex cell ``input, (1<-0), (2<-0), (2<-1), (3<-0), (3<-1), (3<-2),
     output`` with the fixed wiring :data:`LAYOUT`. That cell keeps the ``none``
     ops, so it stands for exactly one architecture (one arch string, one
