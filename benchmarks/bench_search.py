@@ -268,10 +268,15 @@ def run_benchmark(name: str, args: argparse.Namespace) -> str:
             payload["methods"][method] = summarise(runs[method], n_space, budget)
             payload["runs"] = runs
             json_path.write_text(json.dumps(payload, indent=1))
+    return report(name, payload, args.output_dir)
+
+
+def report(name: str, payload: dict, output_dir: Path) -> str:
+    """Check the targets, write the JSON and the plot; the Markdown section."""
     if name == "nasbench101":
         payload["targets"] = targets(payload)
-    json_path.write_text(json.dumps(payload, indent=1))
-    plot(name, payload, runs, args.output_dir / f"search_{name}.png")
+    (output_dir / f"search_{name}.json").write_text(json.dumps(payload, indent=1))
+    plot(name, payload, payload["runs"], output_dir / f"search_{name}.png")
     return markdown(name, payload)
 
 
@@ -297,6 +302,11 @@ def main(argv=None) -> int:
     parser.add_argument("--sample-size", type=int, default=25)
     parser.add_argument("--data", type=Path, default=SHARED_DATA)
     parser.add_argument("--output-dir", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--from-json",
+        action="store_true",
+        help="measure nothing: rebuild the tables and plots from the JSON files of earlier runs",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds = min(args.seeds, 3)
@@ -308,14 +318,23 @@ def main(argv=None) -> int:
     args.output_dir.mkdir(parents=True, exist_ok=True)
     header = (
         "## Search: predictor-guided vs regularized evolution vs random\n\n"
-        "Measured with `python benchmarks/bench_search.py "
-        + " ".join(sys.argv[1:] if argv is None else argv)
-        + "`. Guided search is predictor-guided search with the semi-supervised assessor "
-        "(`guided`) or a random forest (`guided-forest`); a query is one training (look-up), "
-        "re-queries are free. For a given seed every method starts from the same random "
-        "architectures (its first queries coincide), which makes the comparison paired.\n"
+        "Measured with `python benchmarks/bench_search.py` (the settings of each benchmark "
+        "are given with its table). Guided search is predictor-guided search with the "
+        "semi-supervised assessor (`guided`) or a random forest (`guided-forest`); a query is "
+        "one training (look-up), re-queries are free. For a given seed every method starts "
+        "from the same random architectures (its first queries coincide), which makes the "
+        "comparison paired.\n"
     )
     sections = []
+    if args.from_json:
+        for name in args.benchmarks:
+            path = args.output_dir / f"search_{name}.json"
+            if path.is_file():
+                payload = json.loads(path.read_text())
+                sections.append(report(name, payload, args.output_dir))
+        (args.output_dir / "search.md").write_text(header + "\n" + "\n\n".join(sections) + "\n")
+        print(f"wrote {args.output_dir / 'search.md'}")
+        return 0
     for name in args.benchmarks:
         if not (args.data / BENCHMARKS[name][0]).is_file():
             print(f"skipping {name}: {args.data / BENCHMARKS[name][0]} not found", file=sys.stderr)
