@@ -203,7 +203,12 @@ def main(argv=None):
         help="NAS-Bench-101 (all sizes), NAS-Bench-201 and NAS-Bench-Graph (100 labels)",
     )
     parser.add_argument("--output", default="bench_assessor", help="file stem in results/")
+    parser.add_argument(
+        "--merge", nargs="+", metavar="JSON", help="only merge the records of earlier runs"
+    )
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.output)
     if args.quick:
         args.seeds, args.sizes, args.pool, args.n_test = args.seeds[:1], [100], 500, 1000
     import torch
@@ -239,6 +244,20 @@ def main(argv=None):
                     records.append(record)
                     print(json.dumps(record), flush=True)
                     write(records, settings, args.output)
+    return records
+
+
+def merge(paths, stem):
+    """One table from the records of several runs (e.g. run in parallel)."""
+    records, commands = [], []
+    settings = None
+    for path in paths:
+        payload = json.loads(Path(path).read_text())
+        records += payload["records"]
+        commands.append(payload["settings"]["command"])
+        settings = settings or payload["settings"]
+    settings = {**settings, "command": "`; `".join(commands)}
+    write(records, settings, stem)
     return records
 
 
