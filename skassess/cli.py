@@ -44,6 +44,11 @@ BENCHMARKS = {
     ),
 }
 
+#: The node-classification data sets of NAS-Bench-Graph (``nas_bench_graph``).
+GRAPH_DATASETS = (
+    "cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers", "arxiv", "proteins"
+)  # fmt: skip
+
 #: Predictors by command-line name: description.
 PREDICTORS = {
     "assessor": "the semi-supervised assessor, skassess.SemiSupervisedAssessor",
@@ -120,7 +125,18 @@ def _benchmark_name(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"{name} has no data sets to choose with ':', got {text!r}"
         )
-    return f"{name}:{dataset.lower() or 'cora'}" if name == "nasbench-graph" else name
+    if name != "nasbench-graph":
+        return name
+    return f"{name}:{_graph_dataset(dataset or 'cora')}"
+
+
+def _graph_dataset(text: str) -> str:
+    name = text.lower()
+    if name not in GRAPH_DATASETS:
+        raise argparse.ArgumentTypeError(
+            f"unknown NAS-Bench-Graph data set {text!r}; choose from {', '.join(GRAPH_DATASETS)}"
+        )
+    return name
 
 
 def _predictor_list(text: str) -> list[str]:
@@ -229,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--dataset",
+        type=_graph_dataset,
         default="cora",
         metavar="NAME",
         help="NAS-Bench-Graph data set (default: cora)",
@@ -453,8 +470,8 @@ def _default_data_folders() -> list[Path]:
     return list(dict.fromkeys(folders))
 
 
-def _resolve_data_file(benchmark: str, data: Path | None) -> Path | None:
-    """The file to load ``benchmark`` from, or None to let the loader decide."""
+def _resolve_data_file(benchmark: str, data: Path | None) -> Path:
+    """The file to load ``benchmark`` from: ``data`` itself, or the first match in a folder."""
     file_names = BENCHMARKS[benchmark.partition(":")[0]][1]
     if data is not None and not data.exists():
         raise CommandError(f"--data {data}: no such file or folder")

@@ -123,6 +123,8 @@ def test_version():
         (["evaluate", "--labeled", "3", "--folds", "5"], 1, "fewer than --folds"),
         (["search", "--method", "evolution", "--population-size", "5"], 1, "--sample-size"),
         (["search", "--predictor", "mlp,random-forest"], 1, "one predictor"),
+        (["demo", "--dataset", "imagenet"], 2, "unknown NAS-Bench-Graph data set"),
+        (["search", "-b", "nasbench-graph:mnist"], 2, "unknown NAS-Bench-Graph data set"),
         (["convert"], 2, "TFRECORD"),
         (["convert", "/no/such/file.tfrecord"], 1, "does not exist"),
         (["search", "-b", "nasbench201", "--data", "/no/such/folder"], 1, "no such file"),
