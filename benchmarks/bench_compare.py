@@ -331,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     records: list[dict] = []
     titles: dict[str, str] = {}
+    stem = args.out / (args.name or ("bench_compare_quick" if args.quick else "bench_compare"))
     unavailable: set[str] = set()
     for bench in config["benchmarks"]:
         try:
@@ -376,8 +377,15 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     print(f"  {bench} seed {seed} n={size:>5} {name:<28} {shown}", flush=True)
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / (args.name or ("bench_compare_quick" if args.quick else "bench_compare"))
+            write(stem, config, records, titles)  # after each seed: partial runs keep results
+    write(stem, config, records, titles)
+    print(f"wrote {stem}.json, .md and .png")
+    return 0
+
+
+def write(stem: Path, config: dict, records: list[dict], titles: dict) -> None:
+    """Write the JSON, Markdown table and plot of the records so far."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
     environment = {
         "python": platform.python_version(),
         "machine": platform.machine(),
@@ -391,8 +399,6 @@ def main(argv: list[str] | None = None) -> int:
     Path(f"{stem}.md").write_text(markdown(records, titles, config) + "\n")
     if titles:
         plot(records, titles, Path(f"{stem}.png"))
-    print(f"wrote {stem}.json, .md and .png")
-    return 0
 
 
 if __name__ == "__main__":
