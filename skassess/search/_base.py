@@ -76,6 +76,7 @@ class _Oracle:
         )
         self._hashes: Any = None  # every cell's hash, fetched when a look-up by cell needs it
         self._index_by_hash: dict[str, int] | None = None
+        self._index_by_cell: dict[Cell, int | None] = {}  # memo of index_of
         self._start = time.perf_counter()
 
     @property
@@ -122,7 +123,10 @@ class _Oracle:
             for row in np.flatnonzero(self.searchable):
                 index_by_hash.setdefault(str(hashes[row]), int(row))
             self._index_by_hash = index_by_hash
-        return self._index_by_hash.get(str(self.benchmark.space.hash(cell)))
+        if cell not in self._index_by_cell:  # mutations often find the same cell again
+            canonical = str(self.benchmark.space.hash(cell))
+            self._index_by_cell[cell] = self._index_by_hash.get(canonical)
+        return self._index_by_cell[cell]
 
     def query(self, index: int) -> float:
         """True performance of row ``index``; charges the budget on the first ask only."""
