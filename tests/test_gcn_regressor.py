@@ -47,7 +47,7 @@ def test_unlabeled_rows_are_graph_nodes_without_loss(problem):
     assert model.graph_.shape == (100, 100)
     assert model.transduction_.shape == (100,)
     np.testing.assert_array_equal(model.labeled_mask_, ~np.isnan(y_semi))
-    assert r2_score(y[40:], model.transduction_[40:]) > 0.5
+    assert r2_score(y[40:], model.transduction_[40:]) > 0.8
     assert model.n_features_in_ == 2
 
 
@@ -191,7 +191,7 @@ def test_training_loss_falls(problem):
     X, y, _ = problem
     model = _small(max_iter=100, dropout=0.0, tol=0.0, n_iter_no_change=100).fit(X, y)
     assert model.n_iter_ == len(model.loss_curve_) == 100
-    assert model.loss_curve_[-1] < 0.3 * model.loss_curve_[0]
+    assert model.loss_curve_[-1] < 0.1 * model.loss_curve_[0]
     assert model.validation_scores_ is None
 
 
@@ -210,7 +210,7 @@ def test_early_stopping_holds_out_labeled_rows_only(problem):
 def test_pairwise_losses_rank_and_match_the_target_scale(problem, loss):
     X, y, y_semi = problem
     model = _small(loss=loss, max_iter=100).fit(X, y_semi)
-    assert kendalltau(y[40:], model.transduction_[40:]).statistic > 0.5
+    assert kendalltau(y[40:], model.transduction_[40:]).statistic > 0.75
     labeled = model.transduction_[:40]
     assert labeled.mean() == pytest.approx(y[:40].mean())
     assert labeled.std() == pytest.approx(y[:40].std())
