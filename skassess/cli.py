@@ -214,7 +214,7 @@ def _benchmarks_epilog() -> str:
     lines = ["benchmarks (--benchmark NAME):"]
     for name, (text, _) in BENCHMARKS.items():
         lines.append(
-            textwrap.fill(text, 79, initial_indent=f"  {name:<15} ", subsequent_indent=" " * 18)
+            textwrap.fill(text, 79, initial_indent=f"  {name:<18} ", subsequent_indent=" " * 18)
         )
     return "\n".join(lines)
 
@@ -764,13 +764,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     bar.close()
 
     console.result(f"{benchmark.name}, {metric}: mean ± sd over {args.folds} folds")
-    header = f"  {'predictor':<15} {'labeled':>7}  {'Kendall tau':>13}  {'Spearman rho':>13}"
+    header = f"  {'predictor':<18} {'labeled':>7}  {'Kendall tau':>13}  {'Spearman rho':>13}"
     console.result(header + f"  {'fit+predict s':>13}")
     for name in args.predictors:
         for n_labeled in args.labeled:
             record = scores[name][n_labeled]
             console.result(
-                f"  {name:<15} {n_labeled:>7}  {_mean_sd(record['tau']):>13}  "
+                f"  {name:<18} {n_labeled:>7}  {_mean_sd(record['tau']):>13}  "
                 f"{_mean_sd(record['rho']):>13}  {np.mean(record['seconds']):>13.1f}"
             )
     payload = {
