@@ -214,7 +214,7 @@ def _benchmarks_epilog() -> str:
     lines = ["benchmarks (--benchmark NAME):"]
     for name, (text, _) in BENCHMARKS.items():
         lines.append(
-            textwrap.fill(text, 79, initial_indent=f"  {name:<18} ", subsequent_indent=" " * 18)
+            textwrap.fill(text, 79, initial_indent=f"  {name:<15} ", subsequent_indent=" " * 18)
         )
     return "\n".join(lines)
 
