@@ -24,7 +24,11 @@ def _small(**params):
 
 
 @parametrize_with_checks(
-    [_small(), _small(loss="pairwise_hinge", early_stopping=True, n_iter_no_change=30)]
+    [
+        _small(),
+        _small(loss="mse", kernel_width=1.0),
+        _small(loss="pairwise_hinge", early_stopping=True, n_iter_no_change=30),
+    ]
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
@@ -82,7 +86,7 @@ def test_pairwise_losses_need_two_different_labels(problem):
     with pytest.raises(ValueError, match="all labeled targets"):
         _small(loss="pairwise_hinge").fit(X, tied)
     with pytest.raises(ValueError, match="early_stopping=True needs at least 3"):
-        _small(early_stopping=True).fit(X, np.where(np.arange(len(y)) < 2, y, np.nan))
+        _small(loss="mse", early_stopping=True).fit(X, np.where(np.arange(len(y)) < 2, y, np.nan))
 
 
 def test_mismatched_lengths_are_rejected(problem):
@@ -125,7 +129,7 @@ def test_tiny_data_uses_fewer_neighbors():
     X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
     model = _small(n_neighbors=10).fit(X, [0.0, 1.0, 2.0])
     assert model.n_neighbors_ == 2
-    single = _small().fit(X[:1], [3.0])
+    single = _small(loss="mse").fit(X[:1], [3.0])
     assert single.n_neighbors_ == 0
     np.testing.assert_allclose(single.predict(X), 3.0, atol=0.5)
 
@@ -189,10 +193,13 @@ def test_pickle_joblib_and_clone(problem, tmp_path):
 
 def test_training_loss_falls(problem):
     X, y, _ = problem
-    model = _small(max_iter=100, dropout=0.0, tol=0.0, n_iter_no_change=100).fit(X, y)
+    settings = dict(max_iter=100, dropout=0.0, tol=0.0, n_iter_no_change=100)
+    model = _small(loss="mse", **settings).fit(X, y)
     assert model.n_iter_ == len(model.loss_curve_) == 100
     assert model.loss_curve_[-1] < 0.1 * model.loss_curve_[0]
     assert model.validation_scores_ is None
+    ranking = _small(**settings).fit(X, y)
+    assert ranking.loss_curve_[-1] < 0.5 * ranking.loss_curve_[0]
 
 
 def test_early_stopping_holds_out_labeled_rows_only(problem):
@@ -241,7 +248,14 @@ def _spiral(n, rng):
 def test_unlabeled_rows_help_on_a_manifold():
     X, y = _spiral(600, np.random.RandomState(0))
     y_semi = np.where(np.arange(600) < 30, y, np.nan)
-    params = dict(n_neighbors=10, hidden_layer_sizes=(32,), max_iter=300, random_state=0)
+    params = dict(
+        n_neighbors=10,
+        kernel_width=1.0,
+        loss="mse",
+        hidden_layer_sizes=(32,),
+        max_iter=300,
+        random_state=0,
+    )
     semi = TransductiveGCNRegressor(**params).fit(X, y_semi)
     supervised = TransductiveGCNRegressor(**params).fit(X[:30], y[:30])
     semi_score = r2_score(y[30:], semi.predict(X[30:]))

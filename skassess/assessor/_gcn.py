@@ -74,9 +74,11 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
     n_neighbors : int, default=10
         Neighbours per row in the relation graph (fewer when there are fewer
         other rows).
-    kernel_width : float, default=1.0
+    kernel_width : float, default=0.25
         Gaussian kernel width as a multiple of the mean neighbour distance.
-        Small values weaken the edges (0.25 makes them nearly vanish).
+        Small values weaken the edges (0.25 makes them nearly vanish); 1.0
+        smooths strongly over neighbours, which suits data whose target varies
+        smoothly along a manifold.
     distance_threshold : float, default=None
         Edges longer than this are dropped.
     hidden_layer_sizes : int or tuple of int, default=(64,)
@@ -84,8 +86,9 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         ``A_hat X w + b``.
     dropout : float, default=0.1
         Dropout rate on the hidden representations during training.
-    loss : {"mse", "pairwise_logistic", "pairwise_hinge"}, default="mse"
-        ``"mse"``: squared error on the standardised target. The pairwise
+    loss : {"mse", "pairwise_logistic", "pairwise_hinge"}, default="pairwise_logistic"
+        ``"mse"``: squared error on the standardised target, as in Tang et
+        al. (2020). The pairwise
         losses train the ranking of labeled pairs (``log(1 + exp(-(f_i - f_j)))``
         or ``max(0, 1 - (f_i - f_j))`` for ``y_i > y_j``); their outputs are
         then mapped to the target's mean and spread on the labeled rows, so
@@ -179,11 +182,11 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         self,
         n_neighbors: int = 10,
         *,
-        kernel_width: float = 1.0,
+        kernel_width: float = 0.25,
         distance_threshold: float | None = None,
         hidden_layer_sizes: tuple[int, ...] = (64,),
         dropout: float = 0.1,
-        loss: str = "mse",
+        loss: str = "pairwise_logistic",
         alpha: float = 5e-4,
         learning_rate_init: float = 0.01,
         max_iter: int = 200,
