@@ -665,7 +665,7 @@ def _demo(args: argparse.Namespace, console: _Console, stages: Any) -> int:
         y_all[unlabeled],
         scores[unlabeled],
         highlight=np.searchsorted(unlabeled, top),
-        title=f"{benchmark.name}: {args.labeled} labeled, Kendall tau {tau:.3f}",
+        title=f"{benchmark.name}\n{args.labeled} labeled, Kendall tau {tau:.3f}",
         xlabel=f"true {benchmark.target}",
         ylabel="assessor score",
     )
