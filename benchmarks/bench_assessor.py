@@ -11,7 +11,9 @@ over seeds, and the fit time. Side by side:
   one-hot ops (labeled cells only);
 - ``assessor``: :class:`skassess.SemiSupervisedAssessor` with its defaults, on
   the labeled cells and the pool;
-- ``assessor_no_pool``: the same without unlabeled cells;
+- ``assessor_no_pool``: the same without unlabeled cells (its auto-encoder
+  pretraining sees the labeled cells only);
+- ``assessor_no_pretrain``: the assessor with ``pretrain_iter=0``;
 - ``two_stage``: ``make_pipeline(ArchitectureEmbedder(max_iter=30),
   TransductiveGCNRegressor())`` on the labeled cells and the pool (the
   paper's design with a frozen embedding);
@@ -48,7 +50,14 @@ sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("SKASSESS_SHARED_DATA", ROOT.parent / "shared" / "data"))
 RESULTS = ROOT / "benchmarks" / "results"
 
-MODELS = ("random_forest", "assessor", "assessor_no_pool", "two_stage", "neural_predictor")
+MODELS = (
+    "random_forest",
+    "assessor",
+    "assessor_no_pool",
+    "assessor_no_pretrain",
+    "two_stage",
+    "neural_predictor",
+)
 
 
 def make_model(name: str, seed: int, quick: bool):
@@ -61,13 +70,16 @@ def make_model(name: str, seed: int, quick: bool):
     from skassess.encoders import AdjacencyOpsEncoder
 
     short = {"max_iter": 5} if quick else {}
+    assessor_short = {"max_iter": 3, "pretrain_iter": 2} if quick else {}
     if name == "random_forest":
         forest = RandomForestRegressor(n_estimators=30 if quick else 300, random_state=seed)
         return LabeledOnly(make_pipeline(AdjacencyOpsEncoder(), forest)), False
     if name == "assessor":
-        return SemiSupervisedAssessor(random_state=seed, **short), True
+        return SemiSupervisedAssessor(random_state=seed, **assessor_short), True
     if name == "assessor_no_pool":
-        return SemiSupervisedAssessor(random_state=seed, **short), False
+        return SemiSupervisedAssessor(random_state=seed, **assessor_short), False
+    if name == "assessor_no_pretrain":
+        return SemiSupervisedAssessor(pretrain_iter=0, random_state=seed, **short), True
     if name == "two_stage":
         embedder = ArchitectureEmbedder(max_iter=5 if quick else 30, random_state=seed)
         return make_pipeline(embedder, TransductiveGCNRegressor(random_state=seed)), True
