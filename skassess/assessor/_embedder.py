@@ -233,7 +233,8 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
     def _batch(self, X: Any) -> tuple[CellBatch, torch.device]:
         check_is_fitted(self)
         cells = check_cells(X, self.space)
-        device = resolve_device(self.device)
+        # a model fitted on a GPU still transforms on a machine without one
+        device = resolve_device(self.device) if torch.cuda.is_available() else torch.device("cpu")
         arrays = self.vocabulary_.arrays(cells)
         return CellBatch(*arrays, len(self.vocabulary_.op_names), device), device
 

@@ -492,7 +492,8 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         X = np.asarray(X, dtype=np.float64)
-        device = resolve_device(self.device)
+        # a model fitted on a GPU still predicts on a machine without one
+        device = resolve_device(self.device) if torch.cuda.is_available() else torch.device("cpu")
         inputs, _ = self._training_representations()
         predictions = np.empty(len(X))
         for start in range(0, len(X), self.batch_size):
