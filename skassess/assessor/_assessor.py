@@ -146,7 +146,9 @@ class _Graph:
         self.embeddings = embeddings
         self.n_neighbors = min(int(settings["n_neighbors"]), embeddings.shape[0] - 1)
         self.distance_threshold = settings["distance_threshold"]
-        indices, distances = knn_graph(embeddings.cpu().numpy(), self.n_neighbors)
+        indices, distances = knn_graph(
+            embeddings.cpu().numpy(), self.n_neighbors, device=embeddings.device
+        )
         self.bandwidth = kernel_bandwidth(distances, float(settings["kernel_width"]))
         self.indices = torch.as_tensor(indices, device=embeddings.device)
         self.weights = self._weights(distances)
@@ -479,7 +481,9 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
 
         def rebuild() -> _Graph:
-            embeddings = encode_in_batches(network.encoder, batch, 4096)
+            # cache-sized batches on a CPU (1.75x faster than 4096), large ones on a GPU
+            size = 1024 if device.type == "cpu" else 16384
+            embeddings = encode_in_batches(network.encoder, batch, size)
             return _Graph(embeddings, settings)
 
         graph = rebuild()
@@ -585,7 +589,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         for network, graph, (mean, scale) in zip(
             self.networks_, self._graphs, self._score_scales, strict=True
         ):
-            embeddings = encode_in_batches(network.encoder, batch, 4096)
+            embeddings = encode_in_batches(network.encoder, batch, 1024)
             with torch.no_grad():
                 member = network.score(embeddings, *graph.attach(embeddings)).numpy()
             scores.append((member.astype(np.float64) - mean) / scale)
