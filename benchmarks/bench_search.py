@@ -281,6 +281,8 @@ def run_benchmark(name: str, args: argparse.Namespace) -> str:
 def report(name: str, payload: dict, output_dir: Path) -> str:
     """Check the targets, write the JSON and the plot; the Markdown section."""
     for method, runs in payload["runs"].items():
+        for run in runs:  # six significant digits are plenty, and halve the file
+            run["best_so_far"] = [float(f"{value:.6g}") for value in run["best_so_far"]]
         budget = payload["methods"][method]["budget"]
         payload["methods"][method] = summarise(runs, payload["n_architectures"], budget)
     payload["targets"] = targets(payload)
