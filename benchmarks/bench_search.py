@@ -259,7 +259,7 @@ def run_benchmark(name: str, args: argparse.Namespace) -> str:
     json_path = args.output_dir / f"search_{name}.json"
     for method in args.methods:
         budget = method_budget(method, args)
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             start = time.perf_counter()
             result = make_search(method, seed, args).run(bench, budget)
             seconds = time.perf_counter() - start
@@ -302,6 +302,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0, help="to split seeds over processes")
     parser.add_argument("--budget", type=int, default=1000, help="random and evolution")
     parser.add_argument("--guided-budget", type=int, default=500)
     parser.add_argument("--initial-size", type=int, default=50)
