@@ -169,7 +169,24 @@ def summarise(records):
             row[metric] = float(values.mean())
             row[metric + "_sd"] = float(values.std())
         rows.append(row)
-    return rows
+    return sorted(rows, key=_row_order)
+
+
+_TABLE_ORDER = (
+    "random_forest",
+    "two_stage",
+    "neural_predictor",
+    "assessor_no_pool_no_pretrain",
+    "assessor_no_pretrain",
+    "assessor_no_pool",
+    "assessor",
+)
+
+
+def _row_order(row):
+    model = row["model"]
+    rank = _TABLE_ORDER.index(model) if model in _TABLE_ORDER else len(_TABLE_ORDER)
+    return (row["benchmark"], row["n_labeled"], rank, model)
 
 
 def markdown(rows, settings):
@@ -192,9 +209,13 @@ def markdown(rows, settings):
             f"| {row['benchmark']} | {row['n_labeled']} | {row['n_pool']} | {row['model']} | "
             f"{row['kendall_tau']:.3f} ± {row['kendall_tau_sd']:.3f} | "
             f"{row['spearman_rho']:.3f} ± {row['spearman_rho_sd']:.3f} | "
-            f"{row['fit_seconds']:.1f} | {row['fit_cpu_seconds']:.1f} | {len(row['seeds'])} |"
+            f"{row['fit_seconds']:.1f} | {_number(row['fit_cpu_seconds'])} | {len(row['seeds'])} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _number(value):
+    return "-" if np.isnan(value) else f"{value:.1f}"
 
 
 def main(argv=None):
