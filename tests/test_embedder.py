@@ -220,6 +220,7 @@ def test_architecture_checks(nb101_cells):
     assert "check_transform_equals_fit_transform" in ran
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_two_stage_pipeline_in_semi_supervised_cross_validation(nb101_cells):
     from skassess import TransductiveGCNRegressor
     from skassess.metrics import get_scorer
