@@ -242,3 +242,15 @@ def test_pretraining_starts_members_from_the_auto_encoder(nb101):
     pretrained = tiny(max_iter=1, pretrain_iter=3).fit(cells, partial)
     assert not hasattr(pretrained, "_pretrained")
     assert not np.allclose(pretrained.transduction_, plain.transduction_)
+
+
+def test_regressor_parameters_define_the_graph(nb101):
+    from skassess import TransductiveGCNRegressor
+
+    cells, y = nb101
+    assessor = tiny(regressor=TransductiveGCNRegressor(n_neighbors=3, hidden_layer_sizes=(5,)))
+    assessor.set_params(regressor__kernel_width=0.5)
+    assessor.fit(cells[:60], half_labeled(y[:60]))
+    assert assessor._graphs[0].indices.shape == (60, 3)
+    assert assessor.networks_[0].head[0].out_features == 5
+    assert not hasattr(assessor.regressor, "transduction_")  # a template, never fitted
