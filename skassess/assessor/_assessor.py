@@ -198,9 +198,11 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
     regressor : TransductiveGCNRegressor, default=None
         Its parameters define the relation graph and the graph head:
         ``n_neighbors``, ``kernel_width`` (a factor of the mean neighbour
-        distance), ``hidden_layer_sizes``, ``dropout``; it is not fitted.
-        ``None`` uses 10 neighbours, width 0.25, one hidden layer of 64 and
-        dropout 0.1.
+        distance), ``hidden_layer_sizes``, ``dropout``, ``distance_threshold``;
+        it is not fitted. ``None`` uses 10 neighbours, width 0.25, one hidden
+        layer of 64 and dropout 0.1. Note that ``TransductiveGCNRegressor()``
+        itself defaults to ``kernel_width=1.0`` (stronger edges), which the
+        dev split did not favour here.
     loss : {"pairwise_logistic", "pairwise_hinge", "mse"}, default="pairwise_logistic"
         Objective on the labeled cells: a pairwise ranking loss, or the squared
         error on Gaussianised ranks of the targets.
