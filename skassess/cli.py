@@ -359,16 +359,16 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument(
         "--initial-size",
         type=_positive_int,
-        default=50,
+        default=20,
         metavar="N",
-        help="guided: random architectures trained before the first fit (default: 50)",
+        help="guided: random architectures trained before the first fit (default: 20)",
     )
     search.add_argument(
         "--batch-size",
         type=_positive_int,
-        default=50,
+        default=10,
         metavar="N",
-        help="guided: architectures trained per fit (default: 50)",
+        help="guided: architectures trained per fit (default: 10)",
     )
     search.add_argument(
         "--pool-size",
