@@ -282,3 +282,12 @@ def test_written_out_adam_follows_kingma_and_ba():
         corrected = first / (1 - 0.9**step), second / (1 - 0.999**step)
         expected = expected - 0.01 * corrected[0] / (np.sqrt(corrected[1]) + 1e-8)
     np.testing.assert_allclose(weight.detach().numpy(), expected, rtol=1e-10)
+
+
+def test_score_ignores_unlabeled_rows(problem):
+    X, y, y_semi = problem
+    model = _small().fit(X, y_semi)
+    labeled = ~np.isnan(y_semi)
+    assert model.score(X, y_semi) == pytest.approx(model.score(X[labeled], y[labeled]))
+    with pytest.raises(ValueError, match="every target is NaN"):
+        model.score(X, np.full(len(y), np.nan))

@@ -501,6 +501,28 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
             predictions[start : start + len(batch)] = self._predict_batch(batch, inputs, device)
         return predictions * self._output_scale + self._output_offset
 
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """R^2 of the predictions on the labeled rows; rows whose target is NaN are ignored.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            True targets, NaN for unlabeled rows.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        y = np.asarray(y, dtype=np.float64)
+        labeled = ~np.isnan(y)
+        if not labeled.any():
+            raise ValueError("every target is NaN; score needs labeled rows")
+        weights = None if sample_weight is None else np.asarray(sample_weight)[labeled]
+        y_pred = self.predict(np.asarray(X)[labeled])
+        return float(r2_score(y[labeled], y_pred, sample_weight=weights))
+
     def _predict_batch(
         self, X: np.ndarray, inputs: list[np.ndarray], device: torch.device
     ) -> np.ndarray:
