@@ -238,3 +238,17 @@ def test_two_stage_pipeline_in_semi_supervised_cross_validation(nb101_cells):
     )
     assert scores.shape == (3,)
     assert np.isfinite(scores).all()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_two_stage_pipeline_passes_the_architecture_checks(nb101_cells):
+    from skassess import TransductiveGCNRegressor
+    from skassess.utils.estimator_checks import check_architecture_estimator
+
+    cells = nb101_cells[:40]
+    y = np.array([cell.n_edges + 0.1 * cell.n_vertices for cell in cells])
+    pipeline = make_pipeline(
+        tiny(max_iter=2), TransductiveGCNRegressor(n_neighbors=5, max_iter=10, random_state=0)
+    )
+    ran = check_architecture_estimator(pipeline, cells, y)
+    assert "check_regressor_score_ignores_nan" in ran
