@@ -11,14 +11,22 @@ a seed derived from the estimator's ``random_state`` (through
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-__all__ = ["resolve_device", "derive_seed", "make_generator", "private_rng", "to_cpu"]
+__all__ = [
+    "derive_seed",
+    "make_generator",
+    "one_torch_thread",
+    "private_rng",
+    "resolve_device",
+    "to_cpu",
+]
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -94,3 +102,29 @@ def private_rng(seed: int, device: torch.device | str = "cpu") -> Iterator[None]
 def to_cpu(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Copy a ``state_dict`` to the CPU, so it pickles and loads without a GPU."""
     return {name: tensor.detach().to("cpu") for name, tensor in state.items()}
+
+
+def one_torch_thread(method: Callable) -> Callable:
+    """Run an estimator method with a single torch intra-op thread, then restore the count.
+
+    skassess's networks are small (cells of a few vertices, widths of tens),
+    so each torch operation is too small to share between threads: on the
+    2-core development machine, with other work running, two threads made a
+    2,000-cell :class:`~skassess.SemiSupervisedAssessor` fit six times slower
+    than one (64 s against 10 s), as the threads spin waiting for each other.
+    Parallelism comes from running several fits at once instead (``n_jobs`` in
+    cross-validation and grid search; see :mod:`skassess.utils.parallel`).
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        before = torch.get_num_threads()
+        if before == 1:
+            return method(*args, **kwargs)
+        torch.set_num_threads(1)
+        try:
+            return method(*args, **kwargs)
+        finally:
+            torch.set_num_threads(before)
+
+    return wrapper

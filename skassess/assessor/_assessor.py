@@ -73,7 +73,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from skassess._torch import private_rng, resolve_device, to_cpu
+from skassess._torch import one_torch_thread, private_rng, resolve_device, to_cpu
 from skassess.assessor._cell_encoder import (
     CellBatch,
     CellDecoder,
@@ -357,6 +357,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
             )
         return settings
 
+    @one_torch_thread
     def fit(self, X: Any, y: Any) -> SemiSupervisedAssessor:
         """Train on cells, of which those with a NaN target are unlabeled.
 
@@ -576,6 +577,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
 
     # -------------------------------------------------------------- predict
 
+    @one_torch_thread
     def predict(self, X: Any) -> np.ndarray:
         """Predict the performance of cells, each attached on its own to the training graph.
 

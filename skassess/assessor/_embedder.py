@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from skassess._torch import derive_seed, private_rng, resolve_device
+from skassess._torch import derive_seed, one_torch_thread, private_rng, resolve_device
 from skassess.assessor._cell_encoder import (
     CellBatch,
     CellDecoder,
@@ -152,6 +152,7 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
 
+    @one_torch_thread
     def fit(self, X: Any, y: Any = None) -> ArchitectureEmbedder:
         """Train the auto-encoder on cells.
 
@@ -241,6 +242,7 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
     def _module_on(self, module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
         return module if device.type == "cpu" else copy.deepcopy(module).to(device)
 
+    @one_torch_thread
     def transform(self, X: Any) -> np.ndarray:
         """Embed cells.
 
@@ -256,6 +258,7 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         encoder = self._module_on(self.encoder_, device)
         return encode_in_batches(encoder, batch, self.batch_size).cpu().numpy()
 
+    @one_torch_thread
     def reconstruction_score(self, X: Any, *, detail: bool = False) -> float | dict[str, float]:
         """Fraction of cells that the auto-encoder rebuilds exactly.
 

@@ -29,7 +29,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skassess._torch import derive_seed, make_generator, private_rng, resolve_device
+from skassess._torch import (
+    derive_seed,
+    make_generator,
+    one_torch_thread,
+    private_rng,
+    resolve_device,
+)
 from skassess.assessor._graph import (
     adjacency_matrix,
     attach,
@@ -221,6 +227,7 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
 
+    @one_torch_thread
     def fit(self, X: ArrayLike, y: ArrayLike) -> TransductiveGCNRegressor:
         """Build the relation graph over all rows and train the GCN.
 
@@ -476,6 +483,7 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
             hidden = graph @ (hidden @ coef.astype(np.float64)) + intercept
         return inputs, hidden[:, 0]
 
+    @one_torch_thread
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict new rows, each attached on its own to the training graph.
 

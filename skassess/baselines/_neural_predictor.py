@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from skassess._torch import private_rng, resolve_device, to_cpu
+from skassess._torch import one_torch_thread, private_rng, resolve_device, to_cpu
 from skassess.assessor._cell_encoder import (
     CellBatch,
     CellEncoder,
@@ -164,6 +164,7 @@ class NeuralPredictor(RegressorMixin, BaseEstimator):
         tags.input_tags.string = False
         return tags
 
+    @one_torch_thread
     def fit(self, X: Any, y: Any) -> NeuralPredictor:
         """Train on the labeled cells; cells with a NaN target are ignored.
 
@@ -246,6 +247,7 @@ class NeuralPredictor(RegressorMixin, BaseEstimator):
         with torch.no_grad():
             return network.head(embeddings).squeeze(-1).numpy().astype(np.float64)
 
+    @one_torch_thread
     def predict(self, X: Any) -> np.ndarray:
         """Predict the performance of cells.
 
