@@ -25,7 +25,7 @@ $(VENV)/.torch: | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed: pyproject.toml $(VENV)/.torch
-	$(BIN)/python -m pip install --quiet -e ".[test,docs,benchmarks]"
+	$(BIN)/python -m pip install --quiet -e ".[test,docs,benchmarks,dask]"
 	touch $@
 
 demo: $(VENV)/.installed
