@@ -46,6 +46,7 @@ from skassess.assessor._graph import (
     normalized_adjacency,
     to_torch_sparse,
 )
+from skassess.baselines._labeled_only import labeled_r2_score
 
 __all__ = ["TransductiveGCNRegressor"]
 
@@ -523,13 +524,7 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         -------
         float
         """
-        y = np.asarray(y, dtype=np.float64)
-        labeled = ~np.isnan(y)
-        if not labeled.any():
-            raise ValueError("every target is NaN; score needs labeled rows")
-        weights = None if sample_weight is None else np.asarray(sample_weight)[labeled]
-        y_pred = self.predict(np.asarray(X)[labeled])
-        return float(r2_score(y[labeled], y_pred, sample_weight=weights))
+        return labeled_r2_score(self, X, y, sample_weight)
 
     def _predict_batch(
         self, X: np.ndarray, inputs: list[np.ndarray], device: torch.device

@@ -12,7 +12,6 @@ from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import cg
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import r2_score
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import (
@@ -22,7 +21,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skassess.baselines._labeled_only import labeled_mask
+from skassess.baselines._labeled_only import labeled_mask, labeled_r2_score
 
 
 class LabelPropagationRegressor(RegressorMixin, BaseEstimator):
@@ -190,7 +189,4 @@ class LabelPropagationRegressor(RegressorMixin, BaseEstimator):
         -------
         float
         """
-        rows = labeled_mask(y)
-        weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
-        y_pred = self.predict(np.asarray(X)[rows])
-        return r2_score(np.asarray(y, dtype=np.float64)[rows], y_pred, sample_weight=weights)
+        return labeled_r2_score(self, X, y, sample_weight)

@@ -31,6 +31,33 @@ def labeled_mask(y: Any) -> np.ndarray:
     return ~np.isnan(y.reshape(len(y), -1)).any(axis=1)
 
 
+def labeled_r2_score(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> float:
+    """R^2 of ``estimator.predict`` on the rows of ``X`` whose target is not NaN.
+
+    The ``score`` of every skassess regressor that accepts unlabeled (NaN)
+    targets: unlabeled rows have nothing to be compared with.
+
+    Parameters
+    ----------
+    estimator : fitted regressor
+    X : array-like or sequence of cells
+    y : array-like of shape (n_samples,)
+        True targets, NaN for unlabeled rows.
+    sample_weight : array-like of shape (n_samples,), optional
+
+    Returns
+    -------
+    float
+    """
+    (X,) = indexable(X)
+    rows = np.flatnonzero(labeled_mask(y))
+    if rows.size == 0:
+        raise ValueError("every target is NaN; score needs labeled rows")
+    weights = None if sample_weight is None else _check_sample_weight(sample_weight, X)[rows]
+    y_pred = estimator.predict(_safe_indexing(X, rows))
+    return float(r2_score(np.asarray(y, dtype=np.float64)[rows], y_pred, sample_weight=weights))
+
+
 class LabeledOnly(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     """Fit a regressor on the labeled rows, ignoring rows whose target is NaN.
 
@@ -140,11 +167,7 @@ class LabeledOnly(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         -------
         float
         """
-        (X,) = indexable(X)
-        rows = np.flatnonzero(labeled_mask(y))
-        weights = None if sample_weight is None else _check_sample_weight(sample_weight, X)[rows]
-        y_pred = self.predict(_safe_indexing(X, rows))
-        return r2_score(np.asarray(y)[rows], y_pred, sample_weight=weights)
+        return labeled_r2_score(self, X, y, sample_weight)
 
     @property
     def n_features_in_(self) -> int:
