@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from skassess._cell import Cell, as_cells
+from skassess.baselines._labeled_only import labeled_r2_score as _labeled_r2_score
 
 __all__ = ["check_cells", "check_partial_targets", "check_targets", "labeled_r2_score"]
 
@@ -63,14 +64,11 @@ def check_partial_targets(y: Any, n_cells: int, *, min_labeled: int = 2) -> np.n
 
 
 def labeled_r2_score(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> float:
-    """R^2 of ``estimator.predict(X)`` on the rows of ``X`` whose target is not NaN."""
-    from sklearn.metrics import r2_score
+    """R^2 of ``estimator.predict(X)`` on the cells whose target is not NaN.
 
+    Checks the cells and targets with the messages of the cell estimators, then
+    scores as every skassess regressor does (``baselines._labeled_only.labeled_r2_score``).
+    """
     cells = as_cells(X)
     target = check_targets(y, len(cells))
-    labeled = np.flatnonzero(~np.isnan(target))
-    if labeled.size == 0:
-        raise ValueError("every target is NaN; score needs labeled cells")
-    prediction = estimator.predict([cells[i] for i in labeled])
-    weight = None if sample_weight is None else np.asarray(sample_weight)[labeled]
-    return float(r2_score(target[labeled], prediction, sample_weight=weight))
+    return _labeled_r2_score(estimator, cells, target, sample_weight)
