@@ -37,12 +37,12 @@ from skassess._torch import (
     resolve_device,
 )
 from skassess.assessor._graph import (
+    ALGORITHMS,
     adjacency_matrix,
-    attach,
     degrees,
     kernel_bandwidth,
     kernel_weights,
-    knn_graph,
+    neighbor_index,
     normalized_adjacency,
     to_torch_sparse,
 )
@@ -118,6 +118,12 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         Kendall's tau for the pairwise losses.
     validation_fraction : float, default=0.1
         Fraction of the labeled rows held out for early stopping.
+    algorithm : {"auto", "exact", "ivf"}, default="auto"
+        Nearest-neighbour search of the graph and of ``predict``: exact and
+        blockwise, an inverted-file index (approximate: about 99% of the exact
+        neighbours, for pools of hundreds of thousands of rows), or ``"auto"``:
+        exact up to 50,000 training rows, the inverted file beyond. See
+        :func:`skassess.assessor.neighbor_index`.
     block_size : int, default=2048
         Rows per tile of the nearest-neighbour search.
     batch_size : int, default=4096
@@ -201,6 +207,7 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         n_iter_no_change: int = 10,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
+        algorithm: str = "auto",
         block_size: int = 2048,
         batch_size: int = 4096,
         device: str | torch.device = "cpu",
@@ -220,6 +227,7 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.algorithm = algorithm
         self.block_size = block_size
         self.batch_size = batch_size
         self.device = device
@@ -269,7 +277,7 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
             )
 
         self._fit_X = np.asarray(X, dtype=np.float64)
-        self._build_graph(self._fit_X, device)
+        self._build_graph(self._fit_X, device, seed)
         y_mean = float(y[train_index].mean())
         y_scale = float(y[train_index].std()) or 1.0
         target = np.where(labeled_mask, (y - y_mean) / y_scale, 0.0)
@@ -316,6 +324,8 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
             low_open=True,
             high_open=True,
         )
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
         _check_int(self.block_size, "block_size", minimum=1)
         _check_int(self.batch_size, "batch_size", minimum=1)
 
@@ -352,11 +362,17 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         shuffled = rng.permutation(labeled_index)
         return np.sort(shuffled[n_validation:]), np.sort(shuffled[:n_validation])
 
-    def _build_graph(self, X: np.ndarray, device: torch.device) -> None:
+    def _build_graph(self, X: np.ndarray, device: torch.device, seed: int) -> None:
         self.n_neighbors_ = min(self.n_neighbors, len(X) - 1)
-        indices, distances = knn_graph(
-            X, self.n_neighbors_, block_size=self.block_size, device=device
+        # kept for predict, which attaches new rows to the same rows
+        self._neighbors = neighbor_index(
+            X,
+            algorithm=self.algorithm,
+            block_size=self.block_size,
+            device=device,
+            random_state=seed,
         )
+        indices, distances = self._neighbors.kneighbors(n_neighbors=self.n_neighbors_)
         self.bandwidth_ = kernel_bandwidth(distances, self.kernel_width)
         weights = kernel_weights(
             distances, self.bandwidth_, distance_threshold=self.distance_threshold
@@ -537,9 +553,8 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         degree: its row of ``D^-1/2 (A + I) D^-1/2`` had it been in the graph,
         leaving the training rows unchanged.
         """
-        neighbors, distances = attach(
-            X, self._fit_X, self.n_neighbors_, block_size=self.block_size, device=device
-        )
+        self._neighbors.device = device  # where this machine can search
+        neighbors, distances = self._neighbors.kneighbors(X, self.n_neighbors_)
         weights = kernel_weights(
             distances, self.bandwidth_, distance_threshold=self.distance_threshold
         ).astype(np.float64)

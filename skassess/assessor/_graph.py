@@ -6,11 +6,14 @@ run a graph convolutional network (Kipf & Welling, ICLR 2017) over that graph.
 This module builds the graph in four small steps, each usable on its own:
 
 1. :func:`knn_graph` finds each row's ``k`` nearest other rows (Euclidean),
-   and :func:`attach` finds the nearest training rows of new rows. Both are
-   exact and blockwise: distances are computed tile by tile with matrix
-   products and reduced with :func:`torch.topk`, so memory stays at
-   ``block_size ** 2`` distances whatever the number of rows, and the same
-   code runs on a GPU.
+   and :func:`attach` finds the nearest training rows of new rows. The search
+   is exact and blockwise (:class:`ExactIndex`): distances are computed tile
+   by tile with matrix products and reduced with :func:`torch.topk`, so memory
+   stays at ``block_size ** 2`` distances whatever the number of rows, and the
+   same code runs on a GPU. Past 50,000 rows (``algorithm="auto"``), an exact
+   graph costs minutes, and an inverted-file index
+   (:class:`~skassess.utils.neighbors.InvertedFileIndex`) finds nearly all of
+   the same neighbours in seconds; :func:`neighbor_index` picks one.
 2. :func:`kernel_bandwidth` and :func:`kernel_weights` turn distances into
    Gaussian edge weights ``exp(-d ** 2 / (2 * sigma ** 2))`` with
    ``sigma = kernel_width * mean kNN distance``.
@@ -44,6 +47,9 @@ import torch
 from numpy.typing import ArrayLike
 
 __all__ = [
+    "ALGORITHMS",
+    "ExactIndex",
+    "neighbor_index",
     "knn_graph",
     "attach",
     "kernel_bandwidth",
@@ -61,18 +67,147 @@ _EXTRA_CANDIDATES = 8
 # Columns per group in the tile search's pruning (see _tile_topk).
 _GROUP = 16
 
+#: Values of the ``algorithm`` option of the graph helpers and estimators.
+ALGORITHMS = ("auto", "exact", "ivf")
+# "auto" searches exactly up to this many (query, reference) pairs: a graph over
+# 50,000 rows, about 15 CPU-seconds; beyond it the inverted file is much faster.
+_AUTO_EXACT_MAX_PAIRS = 50_000**2
+
+
+class ExactIndex:
+    """Exact nearest-neighbour search over fixed rows, blockwise.
+
+    The exact counterpart of :class:`~skassess.utils.neighbors.InvertedFileIndex`,
+    with the same ``fit``/``kneighbors`` interface. Distances are computed tile
+    by tile (``block_size`` rows at a time) in float32 matrix products, and the
+    best candidates of each query are re-ranked by exact float64 distances, row
+    by row, so a query's neighbours never depend on the other queries.
+
+    Parameters
+    ----------
+    block_size : int, default=2048
+        Rows per tile: peak memory is about ``block_size ** 2`` floats.
+    device : str or torch.device, default="cpu"
+        Where the distances are computed.
+
+    Examples
+    --------
+    >>> index = ExactIndex().fit([[0.0], [1.0], [3.0]])
+    >>> index.kneighbors([[0.9]], n_neighbors=2)[0].tolist()
+    [[1, 0]]
+    >>> index.kneighbors(n_neighbors=1)[0].ravel().tolist()  # each row excludes itself
+    [1, 0, 1]
+    """
+
+    def __init__(self, *, block_size: int = 2048, device: str | torch.device = "cpu") -> None:
+        self.block_size = block_size
+        self.device = device
+
+    def fit(self, X: ArrayLike) -> ExactIndex:
+        """Keep the rows to search (as float64)."""
+        self._X = _as_2d_float64(X, "X")
+        return self
+
+    @property
+    def n_rows(self) -> int:
+        """Number of indexed rows."""
+        return len(self._X)
+
+    def kneighbors(
+        self, X: ArrayLike | None = None, n_neighbors: int = 10, *, rows: ArrayLike | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each query's ``n_neighbors`` nearest indexed rows, nearest first.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), default=None
+            New query rows. ``None`` queries indexed rows themselves, each
+            excluding itself (a duplicate of it still counts, at distance 0).
+        n_neighbors : int, default=10
+        rows : array-like of int, default=None
+            With ``X=None``, only these indexed rows are queried (all by default).
+
+        Returns
+        -------
+        indices : ndarray of shape (n_queries, n_neighbors), dtype int64
+            Ties go to the lower index.
+        distances : ndarray of shape (n_queries, n_neighbors), dtype float32
+        """
+        if X is None:
+            own = _check_rows(rows, self.n_rows)
+            return _kneighbors(
+                self._X[own], self._X, n_neighbors, self.block_size, self.device, own=own
+            )
+        if rows is not None:
+            raise ValueError("rows selects indexed rows as queries; it cannot be used with X")
+        X = _as_2d_float64(X, "X")
+        if X.shape[1] != self._X.shape[1]:
+            raise ValueError(f"X has {X.shape[1]} features but the index has {self._X.shape[1]}")
+        return _kneighbors(X, self._X, n_neighbors, self.block_size, self.device, own=None)
+
+
+def neighbor_index(
+    X: ArrayLike,
+    *,
+    algorithm: str = "auto",
+    block_size: int = 2048,
+    device: str | torch.device = "cpu",
+    random_state: int | np.random.RandomState | None = None,
+):
+    """A nearest-neighbour index over the rows of ``X``, exact or approximate.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_rows, n_features)
+        The rows to index.
+    algorithm : {"auto", "exact", "ivf"}, default="auto"
+        ``"exact"``: :class:`ExactIndex`. ``"ivf"``: an inverted file
+        (:class:`~skassess.utils.neighbors.InvertedFileIndex`), approximate,
+        which costs seconds where the exact graph of the 423,624 NAS-Bench-101
+        cells costs about 15 CPU-minutes. ``"auto"``: exact up to 50,000 rows,
+        the inverted file beyond. The choice depends on ``X`` alone, so that
+        queries stay independent of each other.
+    block_size : int, default=2048
+        Rows per block of the search.
+    device : str or torch.device, default="cpu"
+        Where the distances are computed.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the inverted file's k-means.
+
+    Returns
+    -------
+    ExactIndex or InvertedFileIndex
+        Fitted; ``kneighbors(X=None, n_neighbors)`` gives the kNN graph,
+        ``kneighbors(X_new, n_neighbors)`` attaches new rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> type(neighbor_index(np.zeros((10, 2)))).__name__
+    'ExactIndex'
+    """
+    X = _as_2d_float_array(X, "X")
+    if _resolve_algorithm(algorithm, len(X), len(X)) == "exact":
+        return ExactIndex(block_size=block_size, device=device).fit(X)
+    from skassess.utils.neighbors import InvertedFileIndex
+
+    return InvertedFileIndex(random_state=random_state, device=device).fit(X)
+
 
 def knn_graph(
     X: ArrayLike,
     n_neighbors: int,
     *,
+    rows: ArrayLike | None = None,
+    algorithm: str = "auto",
     block_size: int = 2048,
     device: str | torch.device = "cpu",
+    random_state: int | np.random.RandomState | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's ``n_neighbors`` nearest other rows, by Euclidean distance.
 
-    Exact search, computed blockwise (never an ``n x n`` matrix). A row is
-    not its own neighbour, but a duplicate of it is (at distance 0).
+    Computed blockwise (never an ``n x n`` matrix). A row is not its own
+    neighbour, but a duplicate of it is (at distance 0).
 
     Parameters
     ----------
@@ -80,16 +215,27 @@ def knn_graph(
         The rows.
     n_neighbors : int
         Neighbours per row, ``0 <= n_neighbors < n_samples``.
+    rows : array-like of int, default=None
+        Only the neighbourhoods of these rows (still among all rows of ``X``);
+        all rows by default. Training on a few labeled rows of a large pool
+        needs only theirs.
+    algorithm : {"auto", "exact", "ivf"}, default="auto"
+        Exact search, an inverted-file index (approximate, for large ``X``), or
+        ``"auto"``: exact while it compares at most 50,000 ** 2 pairs of rows.
+        See :func:`neighbor_index`.
     block_size : int, default=2048
-        Rows per tile: peak memory is about ``block_size ** 2`` floats.
+        Rows per tile of the exact search: peak memory is about
+        ``block_size ** 2`` floats.
     device : str or torch.device, default="cpu"
         Where the distances are computed.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the inverted file's k-means.
 
     Returns
     -------
-    indices : ndarray of shape (n_samples, n_neighbors), dtype int64
+    indices : ndarray of shape (n_rows, n_neighbors), dtype int64
         Neighbours of each row, nearest first (ties by lower index).
-    distances : ndarray of shape (n_samples, n_neighbors), dtype float32
+    distances : ndarray of shape (n_rows, n_neighbors), dtype float32
         Their distances.
 
     Examples
@@ -98,9 +244,22 @@ def knn_graph(
     >>> indices, distances = knn_graph(np.array([[0.0, 0.0], [0.0, 1.0], [5.0, 5.0]]), 1)
     >>> indices.ravel().tolist()
     [1, 0, 1]
+    >>> knn_graph(np.array([[0.0], [1.0], [5.0]]), 1, rows=[2])[0].tolist()
+    [[1]]
     """
-    X = _as_2d_float64(X, "X")
-    return _kneighbors(X, X, n_neighbors, block_size, device, exclude_self=True)
+    X = _as_2d_float_array(X, "X")
+    own = _check_rows(rows, len(X))
+    algorithm = _resolve_algorithm(algorithm, len(own), len(X))
+    if algorithm == "exact":
+        index = ExactIndex(block_size=block_size, device=device).fit(X)
+        return index.kneighbors(n_neighbors=n_neighbors, rows=own)
+    _check_n_neighbors(n_neighbors, len(X) - 1, "other ")
+    index = neighbor_index(X, algorithm="ivf", device=device, random_state=random_state)
+    if rows is None:
+        return index.kneighbors(n_neighbors=n_neighbors)
+    # the rows' own neighbourhoods: one more neighbour, then each drops itself
+    indices, distances = index.kneighbors(X[own], n_neighbors=min(n_neighbors + 1, len(X)))
+    return _drop_self(indices, distances, own, n_neighbors)
 
 
 def attach(
@@ -108,14 +267,18 @@ def attach(
     X_train: ArrayLike,
     n_neighbors: int,
     *,
+    algorithm: str = "auto",
     block_size: int = 2048,
     device: str | torch.device = "cpu",
+    random_state: int | np.random.RandomState | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``n_neighbors`` nearest training rows of each new row.
 
     Used to predict inductively: each new row joins the fitted graph on its
     own, so its neighbours do not depend on the other new rows. A new row
-    equal to a training row finds that row at distance 0.
+    equal to a training row finds that row at distance 0. To attach many
+    batches to the same training rows, build the index once with
+    :func:`neighbor_index` and call its ``kneighbors``.
 
     Parameters
     ----------
@@ -125,10 +288,14 @@ def attach(
         The rows of the fitted graph.
     n_neighbors : int
         Neighbours per new row, ``0 <= n_neighbors <= n_train``.
+    algorithm : {"auto", "exact", "ivf"}, default="auto"
+        As in :func:`neighbor_index`: decided by ``n_train`` alone.
     block_size : int, default=2048
         Rows per tile, as in :func:`knn_graph`.
     device : str or torch.device, default="cpu"
         Where the distances are computed.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the inverted file's k-means.
 
     Returns
     -------
@@ -144,11 +311,18 @@ def attach(
     >>> indices.tolist(), distances.round(2).tolist()
     ([[1, 0]], [[0.1, 0.9]])
     """
-    X_new = _as_2d_float64(X_new, "X_new")
-    X_train = _as_2d_float64(X_train, "X_train")
+    X_new = _as_2d_float_array(X_new, "X_new")
+    X_train = _as_2d_float_array(X_train, "X_train")
     if X_new.shape[1] != X_train.shape[1]:
         raise ValueError(f"X_new has {X_new.shape[1]} features but X_train has {X_train.shape[1]}")
-    return _kneighbors(X_new, X_train, n_neighbors, block_size, device, exclude_self=False)
+    index = neighbor_index(
+        X_train,
+        algorithm=algorithm,
+        block_size=block_size,
+        device=device,
+        random_state=random_state,
+    )
+    return index.kneighbors(X_new, n_neighbors=n_neighbors)
 
 
 def kernel_bandwidth(distances: ArrayLike, kernel_width: float = 1.0) -> float:
@@ -349,12 +523,70 @@ def to_torch_sparse(
 
 
 def _as_2d_float64(X: ArrayLike, name: str) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
+    return _as_2d_float_array(X, name).astype(np.float64, copy=False)
+
+
+def _as_2d_float_array(X: ArrayLike, name: str) -> np.ndarray:
+    """``X`` as a finite 2-D float array, float32 kept as float32 (no copy)."""
+    X = np.asarray(X)
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
     if X.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array, got shape {X.shape}")
     if not np.isfinite(X).all():
         raise ValueError(f"{name} contains NaN or infinity")
     return X
+
+
+def _check_rows(rows: ArrayLike | None, n_rows: int) -> np.ndarray:
+    """Row numbers as int64, all rows for ``None``; raises on out-of-range numbers."""
+    if rows is None:
+        return np.arange(n_rows)
+    rows = np.asarray(rows)
+    if rows.ndim != 1 or not (rows.size == 0 or np.issubdtype(rows.dtype, np.integer)):
+        raise ValueError(f"rows must be a 1-D array of row numbers, got {rows!r}")
+    rows = rows.astype(np.int64)
+    if rows.size and (rows.min() < 0 or rows.max() >= n_rows):
+        raise ValueError(
+            f"rows must be in [0, {n_rows}), got values from {rows.min()} to {rows.max()}"
+        )
+    return rows
+
+
+def _resolve_algorithm(algorithm: str, n_queries: int, n_references: int) -> str:
+    """``"exact"`` or ``"ivf"``; ``"auto"`` by the number of pairs to compare."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+    if algorithm != "auto":
+        return algorithm
+    return "exact" if n_queries * n_references <= _AUTO_EXACT_MAX_PAIRS else "ivf"
+
+
+def _check_n_neighbors(n_neighbors: int, n_available: int, other: str) -> None:
+    if not 0 <= n_neighbors <= n_available:
+        raise ValueError(
+            f"n_neighbors={n_neighbors} must be between 0 and {n_available} "
+            f"(the number of {other}reference rows)"
+        )
+
+
+def _drop_self(
+    indices: np.ndarray, distances: np.ndarray, own: np.ndarray, n_neighbors: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Remove each query's own row from its ``n_neighbors + 1`` neighbours.
+
+    Where the own row is missing (an approximate search can rank duplicates
+    of it first), the farthest neighbour goes instead.
+    """
+    is_own = indices == own[:, None]
+    missing = ~is_own.any(axis=1)
+    is_own[missing, -1] = True
+    keep = ~is_own
+    # exactly one False per row, so every row keeps the same number of columns
+    shape = (len(indices), indices.shape[1] - 1)
+    return indices[keep].reshape(shape)[:, :n_neighbors], distances[keep].reshape(shape)[
+        :, :n_neighbors
+    ]
 
 
 def _kneighbors(
@@ -364,15 +596,15 @@ def _kneighbors(
     block_size: int,
     device: str | torch.device,
     *,
-    exclude_self: bool,
+    own: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact kNN of ``queries`` among ``references``; see :func:`knn_graph`."""
-    n_available = len(references) - int(exclude_self)
-    if not 0 <= n_neighbors <= n_available:
-        raise ValueError(
-            f"n_neighbors={n_neighbors} must be between 0 and {n_available} "
-            f"(the number of {'other ' if exclude_self else ''}reference rows)"
-        )
+    """Exact kNN of ``queries`` among ``references``; see :class:`ExactIndex`.
+
+    ``own[i]``, when given, is the reference row that query ``i`` is, which is
+    not its own neighbour.
+    """
+    n_available = len(references) - int(own is not None)
+    _check_n_neighbors(n_neighbors, n_available, "other " if own is not None else "")
     if block_size < 1:
         raise ValueError(f"block_size must be a positive integer, got {block_size}")
     indices = np.empty((len(queries), n_neighbors), dtype=np.int64)
@@ -397,7 +629,7 @@ def _kneighbors(
         stop = min(start + block_size, len(queries))
         query = torch.tensor(queries[start:stop] - center, dtype=torch.float32, device=device)
         query = torch.cat([query, torch.ones(len(query), 1, device=device)], dim=1)
-        own_index = torch.arange(start, stop, device=device) if exclude_self else None
+        own_index = None if own is None else torch.as_tensor(own[start:stop], device=device)
         candidates = _tile_topk(query, ref, n_candidates, block_size, own_index)
         block_indices, block_distances = _rerank_exactly(
             queries[start:stop], references, candidates.cpu().numpy(), n_neighbors
