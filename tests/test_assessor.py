@@ -251,6 +251,96 @@ def test_regressor_parameters_define_the_graph(nb101):
     assessor = tiny(regressor=TransductiveGCNRegressor(n_neighbors=3, hidden_layer_sizes=(5,)))
     assessor.set_params(regressor__kernel_width=0.5)
     assessor.fit(cells[:60], half_labeled(y[:60]))
-    assert assessor._graphs[0].indices.shape == (60, 3)
+    assert assessor._graphs[0].n_neighbors == 3
+    assert assessor._graphs[0].index.kneighbors(n_neighbors=3)[0].shape == (60, 3)
     assert assessor.networks_[0].head[0].out_features == 5
     assert not hasattr(assessor.regressor, "transduction_")  # a template, never fitted
+
+
+# ------------------------------------------------------------------ scale
+
+
+def test_training_graphs_give_labeled_cells_their_full_graph_neighbourhood(nb101):
+    from skassess.assessor._assessor import _Graph
+
+    settings = dict(n_neighbors=5, kernel_width=0.25, distance_threshold=None, algorithm="exact")
+    embeddings = torch.as_tensor(
+        np.random.RandomState(0).normal(size=(120, 4)), dtype=torch.float32
+    )
+    labeled = np.array([3, 50, 7, 119])
+    full = _Graph(embeddings, settings, labeled, rows=None, seed=0)
+    partial = _Graph(embeddings, settings, labeled, rows=np.sort(labeled), seed=0)
+    assert full.is_full and not partial.is_full
+    assert full.bandwidth == partial.bandwidth  # both from the labeled cells' distances
+    rows = torch.as_tensor(labeled)
+    for got, expected in zip(partial.neighbourhood(rows), full.neighbourhood(rows), strict=True):
+        torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+def test_only_the_last_graph_covers_every_cell(nb101, monkeypatch):
+    from skassess.assessor import _assessor
+
+    built = []
+    original = _assessor._Graph.__init__
+
+    def recording(self, embeddings, settings, labeled, *, rows, seed):
+        built.append(None if rows is None else len(rows))
+        original(self, embeddings, settings, labeled, rows=rows, seed=seed)
+
+    monkeypatch.setattr(_assessor._Graph, "__init__", recording)
+    cells, y = nb101
+    partial = half_labeled(y)
+    tiny(max_iter=4, graph_update_interval=2).fit(cells, partial)
+    n_labeled = int((~np.isnan(partial)).sum())
+    assert built == [n_labeled, n_labeled, None]  # start, epoch 2, last epoch: every cell
+
+
+def test_predict_in_chunks_equals_predict_at_once(nb101, monkeypatch):
+    from skassess.assessor import _assessor
+
+    cells, y = nb101
+    assessor = tiny(n_ensemble=2).fit(cells[:100], half_labeled(y[:100]))
+    at_once = assessor.predict(cells[100:])
+    transduction = assessor.transduction_.copy()
+    monkeypatch.setattr(_assessor, "_SCORE_CHUNK", 7)
+    np.testing.assert_allclose(assessor.predict(cells[100:]), at_once, rtol=1e-6, atol=1e-9)
+    refit = tiny(n_ensemble=2).fit(cells[:100], half_labeled(y[:100]))
+    np.testing.assert_allclose(refit.transduction_, transduction, rtol=1e-6, atol=1e-9)
+
+
+def test_pretraining_sample_caps_the_cells_seen(nb101):
+    cells, y = nb101
+    partial = half_labeled(y)
+    everything = tiny(pretrain_max_samples=None).fit(cells, partial)
+    enough = tiny(pretrain_max_samples=len(cells)).fit(cells, partial)
+    np.testing.assert_array_equal(enough.transduction_, everything.transduction_)
+    sampled = tiny(pretrain_max_samples=50).fit(cells, partial)
+    assert not np.allclose(sampled.transduction_, everything.transduction_)
+    with pytest.raises(ValueError, match="pretrain_max_samples"):
+        tiny(pretrain_max_samples=1).fit(cells, partial)
+
+
+def test_inverted_file_graph_through_the_regressor_template(nb101):
+    from skassess import TransductiveGCNRegressor
+    from skassess.utils.neighbors import InvertedFileIndex
+
+    cells, y = nb101
+    partial = half_labeled(y[:150])
+    assessor = tiny(regressor=TransductiveGCNRegressor(algorithm="ivf"))
+    assessor.fit(cells[:150], partial)
+    assert isinstance(assessor._graphs[0].index, InvertedFileIndex)
+    predictions = assessor.predict(cells[150:])
+    assert np.isfinite(predictions).all()
+    restored = pickle.loads(pickle.dumps(assessor))
+    np.testing.assert_array_equal(restored.predict(cells[150:]), predictions)
+    with pytest.raises(ValueError, match=r"regressor\.algorithm must be one of"):
+        tiny(regressor=TransductiveGCNRegressor(algorithm="hnsw")).fit(cells, half_labeled(y))
+
+
+def test_pickled_graph_holds_the_embeddings_once(nb101):
+    cells, y = nb101
+    assessor = tiny().fit(cells, half_labeled(y))
+    graph = assessor._graphs[0]
+    restored = pickle.loads(pickle.dumps(graph))
+    assert np.shares_memory(restored.embeddings.numpy(), restored.points)
+    assert restored.index._X is restored.points

@@ -105,6 +105,7 @@ def test_mismatched_lengths_are_rejected(problem):
         ({"kernel_width": 0.0}, "kernel_width"),
         ({"validation_fraction": 1.0}, "validation_fraction"),
         ({"device": "tpu"}, "device"),
+        ({"algorithm": "kd_tree"}, "algorithm must be one of"),
     ],
 )
 def test_bad_parameters_are_rejected_in_fit(problem, params, match):
@@ -151,9 +152,10 @@ def test_fit_leaves_global_random_state_alone(problem):
     assert np.array_equal(np.random.get_state()[1], numpy_state[1])  # noqa: NPY002
 
 
-def test_predict_is_row_independent(problem):
+@pytest.mark.parametrize("algorithm", ["exact", "ivf"])
+def test_predict_is_row_independent(problem, algorithm):
     X, _, y_semi = problem
-    model = _small(batch_size=7).fit(X, y_semi)
+    model = _small(batch_size=7, algorithm=algorithm).fit(X, y_semi)
     X_new = np.random.RandomState(1).uniform(-1, 1, size=(30, 2))
     batch = model.predict(X_new)
     single = np.array([model.predict(row[None])[0] for row in X_new])
@@ -175,9 +177,10 @@ def test_isolated_new_row_is_predicted_from_its_own_features(problem):
     np.testing.assert_allclose(model.predict(far), expected, rtol=1e-6)
 
 
-def test_pickle_joblib_and_clone(problem, tmp_path):
+@pytest.mark.parametrize("algorithm", ["exact", "ivf"])
+def test_pickle_joblib_and_clone(problem, tmp_path, algorithm):
     X, _, y_semi = problem
-    model = _small().fit(X, y_semi)
+    model = _small(algorithm=algorithm).fit(X, y_semi)
     expected = model.predict(X)
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(restored.predict(X), expected)
@@ -291,3 +294,25 @@ def test_score_ignores_unlabeled_rows(problem):
     assert model.score(X, y_semi) == pytest.approx(model.score(X[labeled], y[labeled]))
     with pytest.raises(ValueError, match="every target is NaN"):
         model.score(X, np.full(len(y), np.nan))
+
+
+def test_inverted_file_graph_is_close_to_the_exact_one(problem):
+    X, y, y_semi = problem
+    exact = _small(algorithm="exact").fit(X, y_semi)
+    approximate = _small(algorithm="ivf").fit(X, y_semi)
+    # the same nodes, nearly the same edges
+    overlap = exact.graph_.multiply(approximate.graph_).nnz / exact.graph_.nnz
+    assert overlap > 0.9
+    tau = kendalltau(approximate.transduction_[40:], y[40:]).statistic
+    assert tau > 0.6
+
+
+def test_predict_reuses_the_fitted_index(problem, monkeypatch):
+    from skassess.assessor import _gcn
+
+    X, _, y_semi = problem
+    model = _small(algorithm="ivf").fit(X, y_semi)
+    built = []
+    monkeypatch.setattr(_gcn, "neighbor_index", lambda *a, **k: built.append(1))
+    model.predict(X[:5])
+    assert not built

@@ -7,12 +7,14 @@ import torch
 from sklearn.neighbors import NearestNeighbors
 
 from skassess.assessor._graph import (
+    ExactIndex,
     adjacency_matrix,
     attach,
     degrees,
     kernel_bandwidth,
     kernel_weights,
     knn_graph,
+    neighbor_index,
     normalized_adjacency,
     to_torch_sparse,
 )
@@ -176,3 +178,79 @@ def test_to_torch_sparse_matches_dense(rows):
     np.testing.assert_allclose(
         torch.sparse.mm(tensor, features).numpy(), graph @ features.numpy(), rtol=1e-5, atol=1e-6
     )
+
+
+# --------------------------------------------------- selected rows, algorithms
+
+
+@pytest.mark.parametrize("algorithm", ["exact", "ivf"])
+def test_knn_graph_of_selected_rows_equals_those_rows_of_the_full_graph(rows, algorithm):
+    selected = np.array([150, 3, 77, 3, 202])  # any order, repeats allowed
+    full_indices, full_distances = knn_graph(rows, 5, algorithm="exact")
+    indices, distances = knn_graph(rows, 5, rows=selected, algorithm=algorithm, random_state=0)
+    if algorithm == "exact":
+        np.testing.assert_array_equal(indices, full_indices[selected])
+        np.testing.assert_allclose(distances, full_distances[selected], rtol=1e-6)
+    else:  # approximate: real neighbours at their true distances, never the row itself
+        assert not (indices == selected[:, None]).any()
+        true = np.linalg.norm(rows[indices] - rows[selected][:, None, :], axis=2)
+        np.testing.assert_allclose(distances, true, rtol=1e-6)
+        assert (distances >= full_distances[selected] - 1e-6).all()
+
+
+def test_knn_graph_rejects_bad_rows(rows):
+    with pytest.raises(ValueError, match=r"rows must be in \[0, 203\)"):
+        knn_graph(rows, 3, rows=[0, 203])
+    with pytest.raises(ValueError, match="1-D array of row numbers"):
+        knn_graph(rows, 3, rows=[0.5])
+
+
+def test_unknown_algorithm_is_rejected(rows):
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        knn_graph(rows, 3, algorithm="annoy")
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        attach(rows[:2], rows, 3, algorithm="brute")
+
+
+def test_auto_is_exact_below_fifty_thousand_rows_and_ivf_above(monkeypatch, rows):
+    from skassess.assessor import _graph
+    from skassess.utils.neighbors import InvertedFileIndex
+
+    assert isinstance(neighbor_index(rows), ExactIndex)
+    assert isinstance(neighbor_index(rows, algorithm="ivf", random_state=0), InvertedFileIndex)
+    monkeypatch.setattr(_graph, "_AUTO_EXACT_MAX_PAIRS", 200**2)  # pretend 203 rows are many
+    assert isinstance(neighbor_index(rows, random_state=0), InvertedFileIndex)
+    # a few rows' neighbourhoods stay exact: 5 x 203 pairs
+    selected = np.arange(5)
+    np.testing.assert_array_equal(
+        knn_graph(rows, 4, rows=selected)[0], knn_graph(rows, 4, algorithm="exact")[0][:5]
+    )
+
+
+def test_ivf_graph_finds_nearly_all_exact_neighbors(rows):
+    from skassess.utils.neighbors import recall
+
+    exact, _ = knn_graph(rows, 5, algorithm="exact")
+    approximate, _ = knn_graph(rows, 5, algorithm="ivf", random_state=0)
+    assert recall(approximate, exact) > 0.9
+
+
+def test_exact_index_queries_equal_the_functions(rows):
+    index = neighbor_index(rows, algorithm="exact")
+    np.testing.assert_array_equal(index.kneighbors(n_neighbors=4)[0], knn_graph(rows, 4)[0])
+    new = rows[:10] + 0.01
+    np.testing.assert_array_equal(index.kneighbors(new, 4)[0], attach(new, rows, 4)[0])
+    with pytest.raises(ValueError, match="cannot be used with X"):
+        index.kneighbors(new, 4, rows=[0])
+    with pytest.raises(ValueError, match="X has 5 features but the index has 6"):
+        index.kneighbors(new[:, :5], 4)
+
+
+def test_float32_rows_are_kept_without_a_copy(rows):
+    X = rows.astype(np.float32)
+    index = neighbor_index(X, algorithm="exact")
+    assert np.shares_memory(index._X, X)
+    indices, distances = index.kneighbors(n_neighbors=3)
+    expected = NearestNeighbors(n_neighbors=3).fit(X.astype(np.float64)).kneighbors()
+    np.testing.assert_array_equal(indices, expected[1])
+    np.testing.assert_allclose(distances, expected[0], rtol=1e-6)

@@ -104,8 +104,8 @@ class ExactIndex:
         self.device = device
 
     def fit(self, X: ArrayLike) -> ExactIndex:
-        """Keep the rows to search (as float64)."""
-        self._X = _as_2d_float64(X, "X")
+        """Keep the rows to search (float32 rows stay float32, without a copy)."""
+        self._X = _as_2d_float_array(X, "X")
         return self
 
     @property
@@ -140,7 +140,7 @@ class ExactIndex:
             )
         if rows is not None:
             raise ValueError("rows selects indexed rows as queries; it cannot be used with X")
-        X = _as_2d_float64(X, "X")
+        X = _as_2d_float_array(X, "X")
         if X.shape[1] != self._X.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features but the index has {self._X.shape[1]}")
         return _kneighbors(X, self._X, n_neighbors, self.block_size, self.device, own=None)
@@ -522,10 +522,6 @@ def to_torch_sparse(
         )
 
 
-def _as_2d_float64(X: ArrayLike, name: str) -> np.ndarray:
-    return _as_2d_float_array(X, name).astype(np.float64, copy=False)
-
-
 def _as_2d_float_array(X: ArrayLike, name: str) -> np.ndarray:
     """``X`` as a finite 2-D float array, float32 kept as float32 (no copy)."""
     X = np.asarray(X)
@@ -617,7 +613,7 @@ def _kneighbors(
     # more accurate. |q|^2 is the same for all of a query's candidates, so
     # ranking needs only |r|^2 - 2 q.r: one matrix product of [q, 1] and
     # [-2 r, |r|^2].
-    center = references.mean(axis=0)
+    center = references.mean(axis=0, dtype=np.float64)
     ref = torch.tensor(references - center, dtype=torch.float32, device=device)
     ref = torch.cat([-2.0 * ref, (ref * ref).sum(dim=1, keepdim=True)], dim=1)
     # pad to whole groups with rows that score +inf against every query
@@ -697,7 +693,7 @@ def _rerank_exactly(
     lower index.
     """
     candidates = np.sort(candidates, axis=1)
-    difference = references[candidates] - queries[:, None, :]
+    difference = references[candidates].astype(np.float64) - queries[:, None, :].astype(np.float64)
     exact = np.sqrt(np.einsum("ijk,ijk->ij", difference, difference))
     order = np.argsort(exact, axis=1, kind="stable")[:, :n_neighbors]
     return (
