@@ -64,7 +64,10 @@ class Cell:
     True
     """
 
-    __slots__ = ("_key", "_matrix", "_ops")
+    # _valid_in caches the verdict of CellSpace validation: a bit mask of the
+    # spaces that accepted the cell (see skassess.spaces._base._space_bit). A
+    # cache only: left out of equality, hashing and pickling.
+    __slots__ = ("_key", "_matrix", "_ops", "_valid_in")
 
     def __init__(self, matrix: Any, ops: Sequence[str]) -> None:
         matrix = _check_matrix(matrix)
@@ -91,6 +94,7 @@ class Cell:
         self._matrix = matrix
         self._ops = ops
         self._key = None
+        self._valid_in = 0
 
     @classmethod
     def _trusted(cls, matrix: np.ndarray, ops: tuple[str, ...]) -> Cell:
@@ -168,20 +172,47 @@ def _check_matrix(matrix: Any) -> np.ndarray:
         )
     if array.dtype == bool:
         array = array.astype(np.uint8)
-    if not np.issubdtype(array.dtype, np.number):
+    if array.dtype.kind not in _NUMBER_KINDS:
         raise InvalidCellError(f"matrix must be numeric 0/1, got dtype {array.dtype}")
-    if not np.isin(array, (0, 1)).all():
+    if not _is_zero_one(array):
         bad = tuple(int(i) for i in np.argwhere(~np.isin(array, (0, 1)))[0])
         raise InvalidCellError(f"matrix entries must be 0 or 1, got {array[bad]!r} at {bad}")
-    lower = np.tril(array)
-    if lower.any():
-        i, j = (int(v) for v in np.argwhere(lower)[0])
+    if array[_lower_mask(array.shape[0])].any():
+        i, j = (int(v) for v in np.argwhere(np.tril(array))[0])
         what = "a self-loop" if i == j else "not upper-triangular (possible cycle)"
         raise InvalidCellError(
             f"matrix is {what}: edge {i} -> {j}; edges must go from a lower to a "
             "higher vertex index"
         )
     return np.ascontiguousarray(array, dtype=np.uint8)
+
+
+# The dtype kinds of np.number: unsigned, signed, float, complex and timedelta.
+_NUMBER_KINDS = "uifcm"
+
+
+def _is_zero_one(array: np.ndarray) -> bool:
+    """``np.isin(array, (0, 1)).all()`` for a numeric array, without its sort."""
+    kind = array.dtype.kind
+    if kind == "u":
+        return bool(array.max() <= 1)
+    if kind in "if":
+        return bool(((array == 0) | (array == 1)).all())
+    return bool(np.isin(array, (0, 1)).all())
+
+
+# Boolean mask of the lower triangle, diagonal included, per matrix size.
+_LOWER_MASKS: dict[int, np.ndarray] = {}
+
+
+def _lower_mask(n: int) -> np.ndarray:
+    mask = _LOWER_MASKS.get(n)
+    if mask is None:
+        mask = np.tril(np.ones((n, n), dtype=bool))
+        mask.flags.writeable = False
+        if n <= 64:
+            _LOWER_MASKS[n] = mask
+    return mask
 
 
 def as_cell(item: Any, space: Any = None) -> Cell:
@@ -226,13 +257,16 @@ def as_cell(item: Any, space: Any = None) -> Cell:
     return Cell(matrix, _op_names(ops, space))
 
 
+_INT_TYPES = (int, np.integer)
+
+
 def _op_names(ops: Any, space: Any) -> Sequence[str]:
     if isinstance(ops, np.ndarray):
         ops = ops.tolist()
     if isinstance(ops, str) or not isinstance(ops, Iterable):
         return ops  # Cell() reports the error
     ops = list(ops)
-    if not any(isinstance(op, int | np.integer) for op in ops):
+    if all(type(op) is str for op in ops) or not any(isinstance(op, _INT_TYPES) for op in ops):
         return ops
     if space is None:
         raise InvalidCellError(
@@ -242,7 +276,7 @@ def _op_names(ops: Any, space: Any) -> Sequence[str]:
     names = space.op_names
     out = []
     for position, op in enumerate(ops):
-        if isinstance(op, int | np.integer):
+        if isinstance(op, _INT_TYPES):
             if not 0 <= op < len(names):
                 raise InvalidCellError(
                     f"op {position} has id {op}, outside 0..{len(names) - 1} of "
@@ -317,15 +351,33 @@ def as_cells(X: Any, space: Any = None) -> list[Cell]:
             f"expected a sequence of cells, got a numeric array of shape {X.shape}; "
             "numeric features go to tabular estimators, cells to cell estimators"
         )
+    validate_cells = getattr(space, "_validate_cells", None)
     cells = []
-    for position, item in enumerate(X):
-        try:
-            cell = as_cell(item, space)
-            if space is not None:
+    if space is not None and validate_cells is None:  # a space-like object: one by one
+        for position, item in enumerate(X):
+            try:
+                cell = as_cell(item, space)
                 space.validate(cell)
-        except InvalidCellError as exc:
-            raise InvalidCellError(f"cell {position}: {exc}") from None
-        cells.append(cell)
+            except InvalidCellError as exc:
+                raise InvalidCellError(f"cell {position}: {exc}") from None
+            cells.append(cell)
+        return cells
+    try:
+        for position, item in enumerate(X):
+            try:
+                cell = as_cell(item, space)
+            except InvalidCellError as exc:
+                raise InvalidCellError(f"cell {position}: {exc}") from None
+            cells.append(cell)
+    except Exception:
+        # As if each cell were validated as soon as read: an invalid earlier
+        # cell is the one to report.
+        if validate_cells is not None:
+            validate_cells(cells)
+        raise
+    if validate_cells is not None:
+        # All at once, vectorised, and nearly free for cells the space accepted before.
+        validate_cells(cells)
     return cells
 
 

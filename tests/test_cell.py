@@ -83,3 +83,50 @@ def test_not_a_sequence():
         as_cells(3)
     with pytest.raises(TypeError, match="numeric array"):
         as_cells(np.zeros((4, 3)))
+
+
+def test_validity_cache_stays_out_of_pickles_equality_and_hash():
+    from skassess.spaces import NASBench101
+
+    plain, cached = Cell(M3, OPS3), Cell(M3, OPS3)
+    size = len(pickle.dumps(plain))
+    as_cells([cached], NASBench101())
+    assert cached._valid_in != 0 and plain._valid_in == 0
+    assert cached == plain and hash(cached) == hash(plain)
+    assert len(pickle.dumps(cached)) == size
+    assert pickle.dumps(cached) == pickle.dumps(plain)
+    assert pickle.loads(pickle.dumps(cached))._valid_in == 0
+    import copy
+
+    assert copy.deepcopy(cached)._valid_in == 0 and copy.deepcopy(cached) == cached
+
+
+@pytest.mark.parametrize(
+    "matrix",
+    [
+        np.array([[0, 1], [0, 0]], dtype=np.uint8),
+        np.array([[0, 2], [0, 0]], dtype=np.uint8),
+        np.array([[0, 1], [0, 0]], dtype=np.int64),
+        np.array([[0, -1], [0, 0]], dtype=np.int8),
+        np.array([[0, 1.0], [0, 0]]),
+        np.array([[0, 0.5], [0, 0]]),
+        np.array([[0, np.nan], [0, 0]]),
+        np.array([[0, 1j], [0, 0]]),
+        np.array([[0, True], [False, False]]),
+        np.array([[0, 1, 1], [0, 0, 1], [1, 0, 0]], dtype=np.uint8),
+        np.array([[0, 1, 1], [0, 1, 1], [0, 0, 0]], dtype=np.float32),
+        np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]])[::-1, ::-1],
+        np.array([[0, 1], [0, 0]], dtype="timedelta64[s]"),
+    ],
+)
+def test_matrix_checks_decide_as_isin_and_tril(matrix):
+    # the reference: the plain numpy formulation of the structural checks
+    zero_one = np.isin(matrix, (0, 1)).all()
+    upper = not np.tril(matrix).any() if zero_one else None
+    ops = ["input", *["conv3x3-bn-relu"] * (len(matrix) - 2), "output"]
+    if zero_one and upper:
+        assert Cell(matrix, ops).matrix.tolist() == np.asarray(matrix, dtype=np.uint8).tolist()
+    else:
+        message = "0 or 1" if not zero_one else "upper-triangular|self-loop"
+        with pytest.raises(InvalidCellError, match=message):
+            Cell(matrix, ops)

@@ -381,3 +381,216 @@ def test_hash_cache_does_not_mix_spaces():
     # same graph, other labels (conv1x1 is label 0 here, 1 in NAS-Bench-101)
     assert custom.hash((matrix, ops)) != official
     assert NASBench101().hash((matrix, ops)) == official
+
+
+# ---------------------------------------------------------------- batch validation (as_cells)
+
+
+def _fresh(cells):
+    """Copies of the cells with no cached verdict."""
+    return [Cell._trusted(np.array(c.matrix), c.ops) for c in cells]
+
+
+def _one_by_one(space, cells):
+    """What as_cells(cells, space) raised when it validated each cell in turn, or None."""
+    for position, cell in enumerate(cells):
+        try:
+            space.validate(Cell._trusted(np.array(cell.matrix), cell.ops))
+        except InvalidCellError as exc:
+            return f"cell {position}: {exc}"
+    return None
+
+
+def _batch(space, cells):
+    try:
+        as_cells(cells, space)
+    except InvalidCellError as exc:
+        return str(exc)
+    return None
+
+
+def assert_batch_matches_one_by_one(space, cells):
+    """as_cells (vectorised, cached) decides and words errors as validate does, cell by cell."""
+    verdicts = [_one_by_one(space, [cell]) for cell in cells]
+    invalid = [k for k, verdict in enumerate(verdicts) if verdict is not None]
+    assert invalid and len(invalid) < len(cells), "a mix of valid and invalid cells is needed"
+    flagged = space._flag_cells(_fresh(cells))
+    assert flagged[invalid].all(), "the vectorised check accepted an invalid cell"
+    valid = [cells[k] for k in range(len(cells)) if verdicts[k] is None]
+    assert _batch(space, _fresh(valid)) is None
+    assert _batch(space, valid) is None  # now from the cache
+    assert _batch(space, valid) is None
+    for k in invalid:  # each invalid cell after the valid ones, at its own position
+        batch = [*valid, cells[k]]
+        expected = f"cell {len(valid)}: " + verdicts[k].split(": ", 1)[1]
+        assert _batch(space, _fresh(batch)) == expected == _one_by_one(space, batch)
+        assert _batch(space, batch) == expected  # valid ones cached, the invalid one is not
+    assert _batch(space, _fresh(cells)) == _one_by_one(space, cells)
+
+
+def _random_cells(ops, n_cells, sizes, seed):
+    rng = np.random.default_rng(seed)
+    cells = []
+    for _ in range(n_cells):
+        n = int(rng.integers(*sizes))
+        matrix = np.triu(rng.integers(0, 2, (n, n)), 1).astype(np.uint8)
+        names = [ops[i] for i in rng.integers(0, len(ops), n)]
+        if rng.random() < 0.8:
+            names[0], names[-1] = IN, OUT
+        cells.append(Cell(matrix, names))
+    return cells
+
+
+def _nb101_mix():
+    space = NASBench101()
+    eight = np.zeros((8, 8), dtype=int)
+    for i in range(5):
+        eight[i, i + 1] = 1
+    eight[5, 7] = eight[0, 6] = 1  # vertex 6 reaches no output: valid once pruned
+    specials = [
+        Cell(eight, [IN, C3, C3, C3, C3, C3, "not-an-op", OUT]),
+        Cell(eight, [IN, C3, C3, C3, C3, "not-an-op", C3, OUT]),  # the bad op is kept
+        Cell(*chain("conv5x5")),
+        Cell(*chain(*[C3] * 6)),
+        Cell(*_too_many_edges()),
+        Cell(np.eye(3, k=1, dtype=int), [C3, C3, OUT]),
+        Cell(np.eye(3, k=1, dtype=int), [IN, C3, C3]),
+        Cell(np.eye(3, k=1, dtype=int), [IN, IN, OUT]),
+        Cell(np.eye(3, k=1, dtype=int), [IN, OUT, OUT]),
+        Cell(*_disconnected()),
+        Cell([[0, 1], [0, 0]], [IN, OUT]),
+        Cell([[0, 0], [0, 0]], [IN, OUT]),
+    ]
+    rng = np.random.default_rng(0)
+    specials += space.sample(20, random_state=0, prune=False) + space.sample(20, random_state=1)
+    specials += _random_cells([C1, C3, MP, IN, OUT, "x"], 200, (2, 10), seed=2)
+    return space, [specials[k] for k in rng.permutation(len(specials))]
+
+
+def test_as_cells_batch_matches_validate_on_nasbench101():
+    assert_batch_matches_one_by_one(*_nb101_mix())
+
+
+def test_as_cells_batch_matches_validate_on_a_generic_space():
+    space = CellSpace(ops=["a", "b"], max_vertices=5, max_edges=6)
+    cells = _random_cells(["a", "b", IN, OUT, "c"], 300, (2, 8), seed=3)
+    assert_batch_matches_one_by_one(space, cells)
+    unlimited = CellSpace(ops=["a", "b"], max_vertices=6)
+    assert_batch_matches_one_by_one(unlimited, cells)
+
+
+def test_as_cells_batch_matches_validate_on_nasbench201():
+    from skassess.spaces import NASBench201
+    from skassess.spaces._nasbench201 import LAYOUT, ZERO_CELL
+
+    space = NASBench201()
+    sampled = space.sample(60, random_state=0)
+    cells = [*sampled, *(space.prune(c) for c in sampled[:30]), ZERO_CELL]
+    cells.append(Cell(LAYOUT, [IN, *["none"] * 6, OUT]))  # computes zero: valid
+    cells.append(Cell(LAYOUT, [IN, "nor_conv_3x3", *["skip_connect"] * 5, IN]))
+    cells.append(Cell(LAYOUT, [IN, "conv5x5", *["skip_connect"] * 5, OUT]))
+    cells.append(Cell(LAYOUT, [IN, OUT, *["skip_connect"] * 5, OUT]))
+    cells.append(Cell(*chain(*["nor_conv_3x3"] * 4)))  # a chain of 4 convs: no architecture
+    cells.append(Cell(*chain("nor_conv_3x3")))  # one conv from input to output: a member
+    cells += _random_cells([*space.ops, IN, OUT], 150, (2, 9), seed=4)
+    rng = np.random.default_rng(5)
+    assert_batch_matches_one_by_one(space, [cells[k] for k in rng.permutation(len(cells))])
+
+
+def test_as_cells_batch_matches_validate_on_nasbench_graph():
+    pytest.importorskip("nas_bench_graph")
+    from skassess.spaces import NASBenchGraph
+
+    space = NASBenchGraph()
+    cells = space.sample(60, random_state=0)
+    cells.append(space.cell_from_arch([0, 1, 2, 3], ["skip"] * 4))  # 4 skips: not an arch
+    unknown = (*cells[0].ops[:4], "unknown", OUT)
+    cells.append(Cell(cells[0].matrix, unknown))
+    padded = np.zeros((7, 7), dtype=np.uint8)  # a valid cell plus a dead-end vertex
+    padded[:5, :5] = cells[0].matrix[:5, :5]
+    padded[:5, 6] = cells[0].matrix[:5, 5]
+    padded[0, 5] = 1
+    cells.append(Cell(padded, [*cells[0].ops[:5], "gcn", OUT]))
+    cells += _random_cells([*space.ops, IN, OUT], 200, (5, 8), seed=6)
+    rng = np.random.default_rng(7)
+    assert_batch_matches_one_by_one(space, [cells[k] for k in rng.permutation(len(cells))])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_cells=st.integers(1, 40),
+    space_kind=st.sampled_from(["nb101", "generic"]),
+)
+def test_as_cells_agrees_with_validate_one_by_one(seed, n_cells, space_kind):
+    if space_kind == "nb101":
+        space, ops = NASBench101(), [C1, C3, MP, IN, OUT, "x"]
+    else:
+        space, ops = CellSpace(ops=["a", "b"], max_vertices=4, max_edges=4), ["a", "b", IN, OUT]
+    cells = _random_cells(ops, n_cells, (2, 9), seed)
+    assert _batch(space, _fresh(cells)) == _one_by_one(space, cells)
+    pairs = [(c.matrix, list(c.ops)) for c in cells]
+    assert _batch(space, pairs) == _one_by_one(space, cells)
+
+
+class _NoSecondPool(CellSpace):
+    """A subclass with a check of its own that the vectorised check does not know."""
+
+    def _check_pruned(self, pruned, kept):
+        super()._check_pruned(pruned, kept)
+        if pruned.ops[1:-1].count(MP) > 1:
+            raise InvalidCellError("at most one maxpool")
+
+
+class _Lenient(NASBench101):
+    """A subclass that overrides validate itself."""
+
+    def validate(self, cell):
+        cell = self._as_cell(cell)
+        if cell.ops[1:-1] == ("anything",):
+            return cell
+        return super().validate(cell)
+
+
+def test_as_cells_honours_subclasses_that_change_the_checks():
+    two_pools, one_pool = Cell(*chain(MP, MP)), Cell(*chain(MP, C3))
+    space = _NoSecondPool(ops=[C1, C3, MP], max_vertices=7, max_edges=9)
+    assert as_cells([one_pool], space) == [one_pool]
+    with pytest.raises(InvalidCellError, match="cell 1: at most one maxpool"):
+        as_cells([one_pool, two_pools], space)
+    with pytest.raises(InvalidCellError, match="at most one maxpool"):
+        space.validate(two_pools)
+    # validated by an equal-looking space first: no verdict leaks to the subclass
+    plain = CellSpace(ops=[C1, C3, MP], max_vertices=7, max_edges=9)
+    assert as_cells([two_pools], plain) == [two_pools]
+    with pytest.raises(InvalidCellError, match="cell 0: at most one maxpool"):
+        as_cells([two_pools], space)
+    anything = Cell(*chain("anything"))
+    assert as_cells([one_pool, anything], _Lenient()) == [one_pool, anything]
+    with pytest.raises(InvalidCellError, match="cell 0: unknown op 'anything'"):
+        as_cells([anything], NASBench101())
+
+
+def test_cached_verdicts_are_per_space_and_only_for_valid_cells():
+    cell = Cell(*chain(C3, C3, C3))
+    strict = CellSpace(ops=[C1, C3, MP], max_vertices=4)
+    assert as_cells([cell], NASBench101()) == [cell]
+    with pytest.raises(InvalidCellError, match=r"cell 0: .*5 vertices after pruning"):
+        as_cells([cell], strict)
+    with pytest.raises(InvalidCellError, match="5 vertices after pruning"):
+        strict.validate(cell)  # still checked: invalid verdicts are not cached
+    assert NASBench101().validate(cell) is cell
+    strict.max_vertices = 5  # a changed space is another space
+    assert as_cells([cell], strict) == [cell]
+
+
+def test_as_cells_reports_the_first_problem_whether_reading_or_validating():
+    space = NASBench101()
+    good, outside = chain(C3), _disconnected()
+    with pytest.raises(InvalidCellError, match=r"cell 1: .*input cannot reach"):
+        as_cells([good, outside, "garbage"], space)
+    with pytest.raises(InvalidCellError, match="cell 1: cannot read a cell"):
+        as_cells([good, "garbage", outside], space)
+    with pytest.raises(InvalidCellError, match=r"cell 0: .*input cannot reach"):
+        as_cells((c for c in [outside, good, (good[0], [0, 9, 4])]), space)
+    assert as_cells([], space) == []

@@ -82,3 +82,15 @@ def test_real_cells_hash_officially_in_any_vertex_order(table, data):
     order = _random_topological_order(cell.matrix, np.random.default_rng(seed))
     permuted = Cell(cell.matrix[np.ix_(order, order)], [cell.ops[i] for i in order])
     assert NASBench101().hash(permuted) == table["hashes"][row].decode()
+
+
+def test_every_cell_of_the_table_validates_in_a_batch_and_from_the_cache(nb101_path):
+    from skassess import as_cells
+    from skassess.datasets import load_nasbench101
+
+    bench = load_nasbench101(nb101_path)
+    cells = [Cell._trusted(c.matrix, c.ops) for c in bench.cells]  # no cached verdicts
+    assert len(cells) == 423_624
+    assert as_cells(cells, bench.space) == cells
+    assert all(cell._valid_in for cell in cells)
+    assert as_cells(cells, bench.space) == cells

@@ -24,6 +24,29 @@ OUTPUT = "output"
 _HASH_CACHE: dict[tuple[Any, Cell], str] = {}
 _HASH_CACHE_SIZE = 100_000
 
+# Bit of each space in Cell._valid_in, the per-cell cache of validate()'s
+# verdict: keyed by what validity depends on (see _space_bit); at most 62 spaces.
+_VALIDITY_BITS: dict[tuple[Any, ...], int] = {}
+_MAX_VALIDITY_BITS = 62
+
+# The methods that decide validity. A space validates cells in batches, and
+# caches verdicts, only when none of them is overridden below the class that
+# defines its _check_block: the vectorised check would not know the override.
+_VALIDITY_METHODS = (
+    "validate",
+    "_check",
+    "_check_endpoints",
+    "_check_pruned",
+    "_prune_with_index",
+    "_removable",
+    "_removable_ids",
+    "_empty_cell",
+    "_empty_hash",
+    "_hash_block",
+    "_prune_block",
+)
+_BATCH_READY: dict[type, bool] = {}
+
 # Spaces whose enumeration would look at more labelled candidates than this
 # refuse to enumerate; see CellSpace.enumerate.
 _MAX_ENUMERATION_CANDIDATES = 200_000
@@ -146,7 +169,10 @@ class CellSpace:
         skassess._cell.InvalidCellError: the last vertex must be the output: ops[-1] is 'conv5x5'
         """
         cell = self._as_cell(cell)
-        self._check(cell)
+        bit = _space_bit(self)
+        if not cell._valid_in & bit:
+            self._check(cell)
+            cell._valid_in |= bit
         return cell
 
     def is_valid(self, cell: Any) -> bool:
@@ -212,6 +238,78 @@ class CellSpace:
                 raise InvalidCellError(
                     f"unknown op {op!r} at {where}; {type(self).__name__} allows {list(self.ops)}"
                 )
+
+    def _validate_cells(self, cells: Sequence[Cell]) -> None:
+        """:meth:`validate` every cell, vectorised; the error names the first invalid one.
+
+        What :func:`skassess.as_cells` calls. Cells accepted before (by an
+        equal space) are not checked again: the verdict is cached on the cell.
+        The others are packed into arrays and checked at once
+        (:meth:`_check_block`); the few that check flags go through
+        :meth:`_check` one by one, which decides and words the error, so the
+        verdicts and messages are exactly those of :meth:`validate`.
+
+        Parameters
+        ----------
+        cells : sequence of Cell
+
+        Raises
+        ------
+        InvalidCellError
+            ``"cell {position}: {reason}"`` for the first cell not in the space.
+        """
+        if not _batch_ready(type(self)):  # a subclass changes the checks: its own validate
+            for position, cell in enumerate(cells):
+                try:
+                    self.validate(cell)
+                except InvalidCellError as exc:
+                    raise InvalidCellError(f"cell {position}: {exc}") from None
+            return
+        bit = _space_bit(self)
+        todo = [position for position, cell in enumerate(cells) if not cell._valid_in & bit]
+        if not todo:
+            return
+        unchecked = [cells[position] for position in todo]
+        for k in np.flatnonzero(self._flag_cells(unchecked)).tolist():
+            try:
+                self._check(unchecked[k])
+            except InvalidCellError as exc:
+                raise InvalidCellError(f"cell {todo[k]}: {exc}") from None
+        if bit:
+            for cell in unchecked:
+                cell._valid_in |= bit
+
+    def _flag_cells(self, cells: Sequence[Cell]) -> np.ndarray:
+        """Mask of the cells :meth:`_check_block` cannot vouch for; the others are valid."""
+        flagged = np.zeros(len(cells), dtype=bool)
+        if not cells:
+            return flagged
+        unknown = len(self.op_names)
+        index = {name: i for i, name in enumerate(self.op_names)}
+        ids_of: dict[tuple[str, ...], list[int]] = {}
+        sizes = np.fromiter((c._matrix.shape[0] for c in cells), dtype=np.int64, count=len(cells))
+        for n in np.unique(sizes).tolist():
+            rows = np.flatnonzero(sizes == n)
+            group = [cells[i] for i in rows.tolist()]
+            adjacency = np.stack([c._matrix for c in group]).view(bool)
+            id_rows = []
+            for cell in group:
+                ids = ids_of.get(cell._ops)
+                if ids is None:
+                    ids = ids_of[cell._ops] = [index.get(op, unknown) for op in cell._ops]
+                id_rows.append(ids)
+            flagged[rows] = self._check_block(adjacency, np.array(id_rows, dtype=np.int64))
+        return flagged
+
+    def _check_block(self, adjacency: np.ndarray, ops: np.ndarray) -> np.ndarray:
+        """Vectorised validity of cells of ``n`` vertices: a mask of those it cannot accept.
+
+        The inputs are as for :meth:`_hash_block`. A cell left unflagged must
+        be in the space (a subclass with further checks flags whatever it does
+        not verify); a flagged one may still be, :meth:`_check` decides.
+        """
+        *_, empty, bad = self._prune_block(adjacency, ops)
+        return bad | empty
 
     # ------------------------------------------------------------------ pruning
 
@@ -480,15 +578,18 @@ class CellSpace:
         """Op ids (into op_names) of ops that compute nothing; see :meth:`_removable`."""
         return np.empty(0, dtype=np.int64)
 
-    def _hash_block(self, adjacency: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Vectorised validate + prune + hash of cells of ``n`` vertices.
+    def _prune_block(
+        self, adjacency: np.ndarray, ops: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Vectorised validate + prune of cells of ``n`` vertices, as :meth:`_check` does.
 
         ``adjacency`` (n_cells, n, n) is structurally sound (0/1, upper
         triangular); ``ops`` (n_cells, n) holds ids into op_names or
-        ``len(op_names)`` for an unknown name. Returns the hashes and a mask of
-        the cells that are not in the space (their hash is meaningless).
+        ``len(op_names)`` for an unknown name. Returns the pruned edges (bool,
+        in the original vertex positions), the mask of kept vertices, the
+        number of them, the mask of cells with no input -> output path, and the
+        mask of the other cells that are not in the space.
         """
-        n_cells, n = ops.shape
         edges = np.asarray(adjacency, dtype=bool)
         last = len(self.op_names) - 1
         bad = (ops[:, 0] != 0) | (ops[:, -1] != last)
@@ -497,14 +598,7 @@ class CellSpace:
             edges = edges & ~(removable[:, :, None] | removable[:, None, :])
         keep = on_path_batch(edges)
         empty = ~keep[:, 0]
-        hashes = np.empty(n_cells, dtype="<U32")
-        if empty.any():
-            empty_hash = self._empty_hash()
-            if empty_hash is None:
-                bad |= empty
-            else:
-                hashes[empty] = empty_hash
-        edges &= keep[:, :, None] & keep[:, None, :]
+        edges = edges & (keep[:, :, None] & keep[:, None, :])
         sizes = keep.sum(axis=1)
         bad |= ~empty & (sizes > self.max_vertices)
         if self.max_edges is not None:
@@ -512,6 +606,23 @@ class CellSpace:
         inner_ok = (ops >= 1) & (ops < last)
         inner_ok[:, [0, -1]] = True
         bad |= (keep & ~inner_ok).any(axis=1)
+        return edges, keep, sizes, empty, bad
+
+    def _hash_block(self, adjacency: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised validate + prune + hash of cells of ``n`` vertices.
+
+        The inputs are as for :meth:`_prune_block`. Returns the hashes and a
+        mask of the cells that are not in the space (their hash is meaningless).
+        """
+        n_cells, n = ops.shape
+        edges, keep, sizes, empty, bad = self._prune_block(adjacency, ops)
+        hashes = np.empty(n_cells, dtype="<U32")
+        if empty.any():
+            empty_hash = self._empty_hash()
+            if empty_hash is None:
+                bad |= empty
+            else:
+                hashes[empty] = empty_hash
         labels = self._label_array()
         for size in np.unique(sizes[~bad & ~empty]).tolist():
             rows = np.flatnonzero((sizes == size) & ~bad & ~empty)
@@ -742,3 +853,32 @@ def _check_count(n: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
     return int(n)
+
+
+def _batch_ready(cls: type) -> bool:
+    """Whether ``cls`` decides validity with the checks of the class defining its _check_block."""
+    ready = _BATCH_READY.get(cls)
+    if ready is None:
+        mro = cls.__mro__
+        owner = next(klass for klass in mro if "_check_block" in vars(klass))
+        below = mro[: mro.index(owner)]
+        ready = not any(name in vars(klass) for klass in below for name in _VALIDITY_METHODS)
+        _BATCH_READY[cls] = ready
+    return ready
+
+
+def _space_bit(space: CellSpace) -> int:
+    """The bit of ``space`` in ``Cell._valid_in``; 0 (no caching) if it has none.
+
+    Spaces whose validity depends on the same things share a bit: the class and
+    the limits (the checks are those of the class, see :func:`_batch_ready`).
+    """
+    if not _batch_ready(type(space)):
+        return 0
+    key = (type(space), space.ops, space.max_vertices, space.max_edges)
+    bit = _VALIDITY_BITS.get(key)
+    if bit is None:
+        if len(_VALIDITY_BITS) >= _MAX_VALIDITY_BITS:
+            return 0
+        bit = _VALIDITY_BITS.setdefault(key, 1 << len(_VALIDITY_BITS))
+    return bit

@@ -269,6 +269,18 @@ class NASBench201(CellSpace):
             bad[check] = [key not in members for key in hashes[check].tolist()]
         return hashes, bad
 
+    def _check_block(self, adjacency: np.ndarray, ops: np.ndarray) -> np.ndarray:
+        flagged = super()._check_block(adjacency, ops)
+        check = ~flagged
+        if ops.shape[1] == LAYOUT.shape[0]:
+            check &= ~(np.asarray(adjacency, dtype=bool) == LAYOUT.astype(bool)).all(axis=(1, 2))
+        if check.any():  # not the 8-vertex layout: valid when it computes a member
+            rows = np.flatnonzero(check)
+            hashes, bad = CellSpace._hash_block(self, adjacency[rows], ops[rows])
+            members = _representatives()
+            flagged[rows] = bad | [key not in members for key in hashes.tolist()]
+        return flagged
+
     # ------------------------------------------------------------------ sample / mutate / enumerate
 
     def enumerate(self) -> list[Cell]:

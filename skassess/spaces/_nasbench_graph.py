@@ -172,6 +172,23 @@ class NASBenchGraph(CellSpace):
             raise InvalidCellError("4 skip connections is no NAS-Bench-Graph architecture")
         return pruned
 
+    def _check_block(self, adjacency: np.ndarray, ops: np.ndarray) -> np.ndarray:
+        # _is_well_formed, vectorised; the other cells go to _check.
+        n_cells, n = ops.shape
+        if n != _N_NODES + 2:
+            return np.ones(n_cells, dtype=bool)
+        matrix = np.asarray(adjacency, dtype=bool)
+        skip = self.op_names.index("skip")
+        inner = ops[:, 1:-1]
+        well = (ops[:, 0] == 0) & (ops[:, -1] == len(self.op_names) - 1)
+        well &= ((inner >= 1) & (inner < len(self.op_names) - 1)).all(axis=1)
+        well &= ~(inner == skip).all(axis=1)
+        nodes = matrix[:, :, 1:-1]
+        well &= (nodes.sum(axis=1) == 1).all(axis=1) & ~matrix[:, 0, -1]
+        leaves = ~nodes[:, 1:-1].any(axis=2)
+        well &= (matrix[:, 1:-1, -1] == leaves).all(axis=1)
+        return ~well
+
     def hash(self, cell: Any) -> str:
         """The benchmark's key of a cell: ``Arch(link, ops).valid_hash()``, as a string.
 
