@@ -53,6 +53,7 @@ SHARED_DATA = Path(os.environ.get("SKASSESS_SHARED_DATA", ROOT.parent / "shared"
 MODELS = ("pipeline", "assessor")
 N_EVALUATION = 9_000  # unlabeled cells shared by every pool, for Kendall's tau
 N_NEW = 20_000  # cells passed to predict
+ASSESSOR_PARTS = ("pretrain", "encode_pool", "labeled_knn", "full_knn")
 
 
 # ------------------------------------------------------------------ measuring
@@ -148,48 +149,6 @@ class CallTimer:
         self.calls.clear()
 
 
-class IVFNeighbors:
-    """Drop-ins for ``knn_graph`` and ``attach`` that use an inverted-file index on large inputs.
-
-    A stand-in, for this benchmark, for the ``algorithm="auto"`` of the
-    relation-graph helpers requested from their owner: inputs of at least
-    ``min_rows`` rows use :class:`skassess.utils.neighbors.InvertedFileIndex`,
-    smaller ones the exact search. The index built by ``knn_graph`` is kept,
-    keyed by the training array's memory address and shape, and reused by
-    ``attach`` against the same rows (``predict``).
-    """
-
-    def __init__(self, exact_knn_graph, exact_attach, n_probe: int, min_rows: int) -> None:
-        self.exact_knn_graph, self.exact_attach = exact_knn_graph, exact_attach
-        self.n_probe, self.min_rows = n_probe, min_rows
-        self.indexes: dict[tuple, object] = {}
-
-    @staticmethod
-    def _key(X) -> tuple:
-        X = np.asarray(X)
-        return (X.__array_interface__["data"][0], X.shape, X.dtype.str)
-
-    def _fit(self, X, device):
-        from skassess.utils.neighbors import InvertedFileIndex
-
-        index = InvertedFileIndex(n_probe=self.n_probe, random_state=0, device=device).fit(X)
-        self.indexes[self._key(X)] = index
-        return index
-
-    def knn_graph(self, X, n_neighbors, *, block_size=2048, device="cpu"):
-        if len(X) < self.min_rows:
-            return self.exact_knn_graph(X, n_neighbors, block_size=block_size, device=device)
-        return self._fit(X, device).kneighbors(n_neighbors=n_neighbors)
-
-    def attach(self, X_new, X_train, n_neighbors, *, block_size=2048, device="cpu"):
-        if len(X_train) < self.min_rows:
-            return self.exact_attach(
-                X_new, X_train, n_neighbors, block_size=block_size, device=device
-            )
-        index = self.indexes.get(self._key(X_train)) or self._fit(X_train, device)
-        return index.kneighbors(X_new, n_neighbors)
-
-
 def load_average() -> float:
     return float(os.getloadavg()[0])
 
@@ -234,21 +193,12 @@ def run_pool(args: argparse.Namespace) -> dict:
     evaluation = slice(args.labels, args.labels + N_EVALUATION)
     new_cells = [benchmark.cells[i] for i in parts["new"]]
     result.update(pool=pool, labeled=args.labels, n_new=len(new_cells))
-    if args.neighbors == "ivf":
-        from skassess.assessor import _graph
-
-        ivf = IVFNeighbors(_graph.knn_graph, _graph.attach, args.n_probe, args.ivf_min_rows)
-        for module in (_assessor, _gcn):
-            module.knn_graph, module.attach = ivf.knn_graph, ivf.attach
-    result["neighbors"] = {
-        "algorithm": args.neighbors,
-        "n_probe": args.n_probe,
-        "ivf_min_rows": args.ivf_min_rows,
-    }
+    result["neighbors"] = {"algorithm": args.neighbors}
     watched = {
+        "pretrain": [(_assessor.SemiSupervisedAssessor, "_pretrain")],
         "encode_pool": [(_assessor, "encode_in_batches"), (_embedder, "encode_in_batches")],
-        "knn_graph": [(_assessor, "knn_graph"), (_gcn, "knn_graph")],
-        "attach": [(_assessor, "attach"), (_gcn, "attach")],
+        "labeled_knn": [(_assessor, "knn_graph")],
+        "full_knn": [(_assessor, "neighbor_index"), (_gcn, "neighbor_index")],
     }
     del _cell_encoder
 
@@ -269,6 +219,7 @@ def run_pool(args: argparse.Namespace) -> dict:
             kernel_width=0.25,
             loss="pairwise_logistic",
             max_iter=args.gcn_max_iter,
+            algorithm=args.neighbors,
             random_state=args.seed,
         )
         with recorder.stage("pipeline: embedder training"):
@@ -278,7 +229,7 @@ def run_pool(args: argparse.Namespace) -> dict:
         timer.reset()
         with recorder.stage("pipeline: GCN fit"), timer.watching(watched):
             regressor.fit(embeddings, y)
-        graph_seconds = timer.seconds["knn_graph"]
+        graph_seconds = timer.seconds["full_knn"]
         with recorder.stage("pipeline: predict"):
             embedder.transform(new_cells[:100])  # warm-up excluded from the rate below
             start = time.perf_counter()
@@ -294,18 +245,23 @@ def run_pool(args: argparse.Namespace) -> dict:
         del embedder, regressor, embeddings
 
     if "assessor" in args.models:
-        from skassess.assessor import ArchitectureEmbedder, SemiSupervisedAssessor
+        from skassess.assessor import (
+            ArchitectureEmbedder,
+            SemiSupervisedAssessor,
+            TransductiveGCNRegressor,
+        )
 
         assessor = SemiSupervisedAssessor(
             embedder=ArchitectureEmbedder(space=benchmark.space),
+            regressor=TransductiveGCNRegressor(kernel_width=0.25, algorithm=args.neighbors),
             random_state=args.seed,
             **json.loads(args.assessor_params),
         )
         timer.reset()
         with recorder.stage("assessor: fit"), timer.watching(watched):
             assessor.fit(cells, y)
-        inside = {name: timer.seconds[name] for name in ("encode_pool", "knn_graph")}
-        calls = {name: timer.calls[name] for name in ("encode_pool", "knn_graph")}
+        inside = {name: timer.seconds[name] for name in ASSESSOR_PARTS}
+        calls = {name: timer.calls[name] for name in ASSESSOR_PARTS}
         with recorder.stage("assessor: predict"):
             assessor.predict(new_cells[:100])
             start = time.perf_counter()
@@ -369,9 +325,11 @@ def markdown(report: dict) -> str:
                 inside = result["assessor"]["fit_inside_seconds"]
                 calls = result["assessor"]["fit_inside_calls"]
                 extra = (
-                    f" (encoding pool {inside['encode_pool']:.1f} s in "
-                    f"{calls['encode_pool']} passes, kNN {inside['knn_graph']:.1f} s in "
-                    f"{calls['knn_graph']} graphs)"
+                    f" (pretraining {inside['pretrain']:.1f} s; encoding the pool "
+                    f"{inside['encode_pool']:.1f} s in {calls['encode_pool']} passes; "
+                    f"labeled cells' kNN {inside['labeled_knn']:.1f} s in "
+                    f"{calls['labeled_knn']} searches; all cells' kNN "
+                    f"{inside['full_knn']:.1f} s in {calls['full_knn']} graphs)"
                 )
             lines.append(
                 f"| {result['pool']:,} | {name}{extra} | {stage['seconds']:.1f} | "
@@ -447,12 +405,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--neighbors",
-        choices=("exact", "ivf"),
-        default="exact",
-        help="kNN search of the graphs: exact, or an inverted-file index on large pools",
+        choices=("auto", "exact", "ivf"),
+        default="auto",
+        help="the graphs' kNN search (the estimators' algorithm): auto is exact up to "
+        "50,000 cells and an inverted file beyond",
     )
-    parser.add_argument("--n-probe", type=int, default=8)
-    parser.add_argument("--ivf-min-rows", type=int, default=50_000)
     parser.add_argument(
         "--quick", action="store_true", help="pools 10k and 50k by default, small budgets"
     )
@@ -487,12 +444,7 @@ def main(argv: list[str] | None = None) -> None:
         "command": "python benchmarks/bench_scale.py " + " ".join(sys.argv[1:]),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
         "threads": args.threads,
-        "neighbors": args.neighbors
-        + (
-            f" (inverted file, n_probe={args.n_probe}, from {args.ivf_min_rows:,} rows)"
-            if args.neighbors == "ivf"
-            else ""
-        ),
+        "neighbors": f"algorithm={args.neighbors!r}",
         "labels": args.labels,
         "pools": [],
     }
