@@ -655,8 +655,13 @@ def _tile_topk(
     best_score = torch.full((len(query), n_candidates), torch.inf, device=query.device)
     best_index = torch.full((len(query), n_candidates), -1, device=query.device)
     offsets = torch.arange(_GROUP, device=query.device)
+    # One buffer for every tile's scores: a fresh tensor of this size per tile
+    # costs more in page faults than the matrix product itself (4x on a CPU).
+    buffer = torch.empty(len(query), min(tile, len(ref)), device=query.device)
     for start in range(0, len(ref), tile):
-        scores = query @ ref[start : start + tile].T
+        width = min(tile, len(ref) - start)
+        scores = buffer if width == buffer.shape[1] else buffer.new_empty(len(query), width)
+        torch.mm(query, ref[start : start + width].T, out=scores)
         if own_index is not None:
             local = own_index - start
             is_own = (local >= 0) & (local < scores.shape[1])
@@ -670,9 +675,7 @@ def _tile_topk(
         k = min(n_candidates, n_groups)
         _, groups = torch.topk(group_min[active], k, dim=1, largest=False, sorted=False)
         columns = (groups.unsqueeze(1) + offsets.unsqueeze(1) * n_groups).flatten(1)
-        if len(active) < len(query):
-            scores = scores.index_select(0, active)
-        tile_score = torch.gather(scores, 1, columns)
+        tile_score = scores[active.unsqueeze(1), columns]
         merged_score = torch.cat([best_score[active], tile_score], dim=1)
         merged_index = torch.cat([best_index[active], columns + start], dim=1)
         top_score, position = torch.topk(
