@@ -344,3 +344,13 @@ def test_pickled_graph_holds_the_embeddings_once(nb101):
     restored = pickle.loads(pickle.dumps(graph))
     assert np.shares_memory(restored.embeddings.numpy(), restored.points)
     assert restored.index._X is restored.points
+
+
+def test_members_in_parallel_give_the_same_model(nb101):
+    cells, y = nb101
+    partial = half_labeled(y[:120])
+    one = tiny(n_ensemble=2).fit(cells[:120], partial)
+    two = tiny(n_ensemble=2, n_jobs=2).fit(cells[:120], partial)
+    np.testing.assert_allclose(two.transduction_, one.transduction_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(two.predict(cells[120:]), one.predict(cells[120:]), rtol=1e-6)
+    assert two.loss_curve_ == one.loss_curve_
