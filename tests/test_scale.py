@@ -83,6 +83,64 @@ def test_tiny_index_still_returns_every_neighbor():
         assert sorted(found) == [i for i in range(6) if i != row]
 
 
+def test_float32_rows_are_kept_as_given_and_reranked_in_float64(clustered):
+    X = clustered.astype(np.float32)
+    index = InvertedFileIndex(n_lists=10, n_probe=10, random_state=0).fit(X)
+    assert index._X is X  # no float64 copy of the indexed rows
+    assert index.n_rows == len(X)
+    indices, distances = index.kneighbors(n_neighbors=5)
+    expected_distances, expected_indices = (
+        NearestNeighbors(n_neighbors=5, algorithm="brute").fit(X.astype(np.float64)).kneighbors()
+    )
+    np.testing.assert_array_equal(indices, expected_indices)
+    np.testing.assert_allclose(distances, expected_distances, rtol=1e-6)
+
+
+def test_pickled_index_searches_the_same(clustered, tmp_path):
+    import joblib
+
+    index = InvertedFileIndex(n_lists=20, n_probe=3, random_state=0).fit(clustered)
+    index.kneighbors(n_neighbors=4)  # builds the search cache
+    assert "_cache" not in index.__getstate__()
+    joblib.dump(index, tmp_path / "index.joblib")
+    loaded = joblib.load(tmp_path / "index.joblib")
+    for X in (None, clustered[:50] + 0.1):
+        expected = index.kneighbors(X, n_neighbors=4)
+        for got, want in zip(loaded.kneighbors(X, n_neighbors=4), expected, strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_new_queries_are_searched_in_chunks_row_independently(clustered, monkeypatch):
+    from skassess.utils import neighbors
+
+    index = InvertedFileIndex(n_lists=30, n_probe=4, random_state=0).fit(clustered)
+    queries = clustered[::3] + 0.05
+    expected = index.kneighbors(queries, n_neighbors=6)
+    monkeypatch.setattr(neighbors, "_QUERY_CHUNK", 37)
+    for got, want in zip(index.kneighbors(queries, n_neighbors=6), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_spill_buffer_overflow_keeps_the_best_candidates(clustered, monkeypatch):
+    from skassess.utils import neighbors
+
+    index = InvertedFileIndex(n_lists=40, n_probe=6, random_state=0).fit(clustered)
+    expected = index.kneighbors(n_neighbors=8)
+    # a tiny buffer overflows for most queries: the merge must lose nothing
+    monkeypatch.setattr(neighbors, "_SPILL", 2)
+    for got, want in zip(index.kneighbors(n_neighbors=8), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_integer_rows_are_indexed_as_float64():
+    X = np.arange(20).reshape(10, 2)
+    indices, distances = (
+        InvertedFileIndex(n_lists=2, n_probe=2, random_state=0).fit(X).kneighbors(n_neighbors=2)
+    )
+    assert indices[0].tolist() == [1, 2]
+    np.testing.assert_allclose(distances[0], [np.sqrt(8), np.sqrt(32)], rtol=1e-6)
+
+
 def test_index_errors(clustered):
     with pytest.raises(ValueError, match="not fitted"):
         InvertedFileIndex().kneighbors(n_neighbors=1)

@@ -7,14 +7,23 @@ cells of NAS-Bench-101, which takes tens of CPU minutes. An inverted file
 index of faiss) cuts that by the factor ``n_lists / n_probe``:
 
 1. k-means splits the rows into ``n_lists`` lists (Voronoi cells of the
-   centroids), trained on a sample.
+   centroids), trained on a sample of ``training_rows_per_list`` rows per list.
 2. A query is compared only with the rows of the ``n_probe`` lists whose
-   centroids are nearest to its own list's centroid, with dense matrix
-   products, list by list, so memory stays at one list's candidates.
-3. The best candidates found with float32 products are re-ranked by exact
-   float64 distances, row by row: a row's neighbours and distances depend on
-   the row and the index only, never on the other rows searched with it
-   (which keeps ``predict`` row-independent).
+   centroids are nearest to it (its own list and ``n_probe - 1`` others,
+   picked among the lists nearest to its own list's centroid), with dense
+   float32 matrix products. The search goes list by list so that no query
+   needs a matrix product or selection of its own: first every list against
+   its own queries (a top-``k`` per query, whose worst score becomes the
+   query's threshold), then every list against the queries of other lists
+   that probe it, keeping only the rows that beat a query's threshold (few:
+   most neighbours are in the query's own list) in a small per-query spill
+   buffer; a query whose buffer fills merges it into its top-``k``, which
+   tightens its threshold. The result holds every probed row that ranks among
+   the query's best ``n_neighbors + 8`` by float32 distance.
+3. Those candidates are re-ranked by exact float64 distances, row by row: a
+   row's neighbours and distances depend on the row and the index only, never
+   on the other rows searched with it (which keeps ``predict``
+   row-independent). Ties go to the lower index.
 
 The result is exact whenever ``n_probe >= n_lists`` and otherwise misses a
 true neighbour now and then: :func:`recall` measures how often. All of it
@@ -44,6 +53,13 @@ __all__ = ["InvertedFileIndex", "recall"]
 
 # Candidates kept per row from the float32 pass, beyond n_neighbors, for the exact re-ranking.
 _EXTRA_CANDIDATES = 8
+# Each list's nearest lists, among which its queries pick the ones they probe.
+_MIN_NEARBY = 64
+_NEARBY_PER_PROBE = 8
+# Spill slots per query for rows of its other probed lists that beat its own list's candidates.
+_SPILL = 32
+# Queries searched at once by kneighbors(X_new) (bounds the working memory).
+_QUERY_CHUNK = 65_536
 
 
 class InvertedFileIndex:
@@ -53,12 +69,14 @@ class InvertedFileIndex:
     ----------
     n_lists : int, default=None
         Number of k-means lists; ``None`` uses ``round(2 * sqrt(n_rows))``.
-    n_probe : int, default=16
+    n_probe : int, default=8
         Lists searched per query: those whose centroids are nearest to the
-        centroid of the query's list. More is slower and more exact.
-    n_iter : int, default=10
+        query. More is slower and more exact; on NAS-Bench-101 embeddings
+        (423,624 x 32) 8 finds about 99% of the 10 nearest neighbours and 6
+        about 97.5% (``benchmarks/bench_neighbors.py``).
+    n_iter : int, default=6
         k-means (Lloyd) iterations.
-    training_rows_per_list : int, default=64
+    training_rows_per_list : int, default=32
         k-means is trained on at most ``n_lists`` times this many rows.
     block_size : int, default=4096
         Rows per block in the k-means assignments and per chunk of a list's queries.
@@ -78,6 +96,13 @@ class InvertedFileIndex:
     list_of_row_ : ndarray of shape (n_rows,), int64
         List of each indexed row.
 
+    Notes
+    -----
+    The index keeps the indexed array as given when it is float32 or float64
+    (no copy: do not modify it while the index is in use), plus float32 search
+    keys built on the first search and left out of pickles. A pickled index is
+    therefore about the size of the indexed array.
+
     Examples
     --------
     >>> import numpy as np
@@ -91,10 +116,10 @@ class InvertedFileIndex:
     def __init__(
         self,
         n_lists: int | None = None,
-        n_probe: int = 16,
+        n_probe: int = 8,
         *,
-        n_iter: int = 10,
-        training_rows_per_list: int = 64,
+        n_iter: int = 6,
+        training_rows_per_list: int = 32,
         block_size: int = 4096,
         random_state=None,
         device: str | torch.device = "cpu",
@@ -110,8 +135,21 @@ class InvertedFileIndex:
     # ------------------------------------------------------------------ fit
 
     def fit(self, X: ArrayLike) -> InvertedFileIndex:
-        """Train the k-means lists on ``X`` and file every row of ``X`` in its list."""
-        X = _as_2d_float64(X, "X")
+        """Train the k-means lists on ``X`` and file every row of ``X`` in its list.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            The rows to index. A float32 or float64 array is kept as given (not
+            copied, so do not modify it afterwards); anything else is converted
+            to float64.
+
+        Returns
+        -------
+        self : InvertedFileIndex
+            The fitted index.
+        """
+        X = _as_2d_float(X, "X")
         if len(X) == 0:
             raise ValueError("X holds no rows")
         for name in ("n_probe", "n_iter", "training_rows_per_list", "block_size"):
@@ -121,17 +159,25 @@ class InvertedFileIndex:
         device = resolve_device(self.device)
         n_lists = self.n_lists or max(1, round(2 * math.sqrt(len(X))))
         self.n_lists_ = min(n_lists, len(X))
-        self.center_ = X.mean(axis=0)
+        self.center_ = X.mean(axis=0, dtype=np.float64)
         self._X = X
-        rows = torch.as_tensor(X - self.center_, dtype=torch.float32, device=device)
+        self.__dict__.pop("_cache", None)
+        rows = _centred_float32(X, self.center_, device, self.block_size)
         generator = make_generator(derive_seed(self.random_state), device)
         centroids = self._kmeans(rows, generator)
         self.list_of_row_ = _nearest_centroid(rows, centroids, self.block_size).cpu().numpy()
+        del rows
         self.centroids_ = centroids.cpu().numpy()
         # rows sorted by list: list c holds self._order[self._offsets[c]:self._offsets[c + 1]]
         self._order = np.argsort(self.list_of_row_, kind="stable")
         counts = np.bincount(self.list_of_row_, minlength=self.n_lists_)
-        self._offsets = np.concatenate([[0], np.cumsum(counts)])
+        self._offsets = np.concatenate([[0], np.cumsum(counts)]).tolist()
+        # each list's nearest lists, itself first: where its queries pick the lists they probe
+        n_nearby = min(self.n_lists_, max(_MIN_NEARBY, _NEARBY_PER_PROBE * self.n_probe))
+        between = torch.cdist(centroids.double(), centroids.double())
+        between.fill_diagonal_(-1.0)
+        nearby = torch.topk(between, n_nearby, dim=1, largest=False).indices
+        self._nearby_lists = nearby.cpu().numpy()
         return self
 
     def _kmeans(self, rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -145,6 +191,19 @@ class InvertedFileIndex:
             # an empty list keeps its centroid (it stays empty, which is harmless)
             centroids = torch.where(counts > 0, sums / counts.clamp(min=1), centroids)
         return centroids
+
+    @property
+    def n_rows(self) -> int:
+        """Number of indexed rows."""
+        if not hasattr(self, "centroids_"):
+            raise ValueError("this InvertedFileIndex is not fitted; call fit first")
+        return len(self._X)
+
+    def __getstate__(self) -> dict:
+        """Pickle without the search cache (rebuilt on first use)."""
+        state = self.__dict__.copy()
+        state.pop("_cache", None)
+        return state
 
     # --------------------------------------------------------------- search
 
@@ -160,6 +219,7 @@ class InvertedFileIndex:
             excluding itself (a duplicate of it is still found, at distance 0),
             which gives the kNN graph.
         n_neighbors : int, default=10
+            Neighbours per query row.
 
         Returns
         -------
@@ -171,7 +231,7 @@ class InvertedFileIndex:
         if not hasattr(self, "centroids_"):
             raise ValueError("this InvertedFileIndex is not fitted; call fit first")
         exclude_self = X is None
-        queries = self._X if exclude_self else _as_2d_float64(X, "X")
+        queries = self._X if exclude_self else _as_2d_float(X, "X")
         if queries.shape[1] != self._X.shape[1]:
             raise ValueError(
                 f"X has {queries.shape[1]} features but the index has {self._X.shape[1]}"
@@ -187,14 +247,20 @@ class InvertedFileIndex:
         if n_neighbors == 0 or len(queries) == 0:
             return indices, distances
 
-        device = resolve_device(self.device)
-        centred = torch.as_tensor(queries - self.center_, dtype=torch.float32, device=device)
         n_candidates = n_neighbors + _EXTRA_CANDIDATES
-        candidates = self._candidates(centred, n_candidates, exclude_self, device)
+        if exclude_self:
+            candidates = self._candidates(None, n_candidates)
+        else:
+            candidates = np.concatenate(
+                [
+                    self._candidates(queries[start : start + _QUERY_CHUNK], n_candidates)
+                    for start in range(0, len(queries), _QUERY_CHUNK)
+                ]
+            )
         for start in range(0, len(queries), self.block_size):
             rows = np.arange(start, min(start + self.block_size, len(queries)))
             indices[rows], distances[rows] = _rerank_exactly(
-                queries[rows],
+                queries[rows].astype(np.float64),
                 self._X,
                 candidates[rows],
                 n_neighbors,
@@ -202,54 +268,135 @@ class InvertedFileIndex:
             )
         return indices, distances
 
-    def _candidates(
-        self, centred: torch.Tensor, n_candidates: int, exclude_self: bool, device: torch.device
-    ) -> np.ndarray:
-        """The ``n_candidates`` best rows of each query among its probed lists (float32).
+    def _search_state(self, device: torch.device) -> dict[str, torch.Tensor]:
+        """The filed rows' ranking keys and the centroids on ``device``, built once and cached."""
+        cache = self.__dict__.setdefault("_cache", {})
+        if cache.get("device") != device:
+            filed = _centred_float32(self._X[self._order], self.center_, device, self.block_size)
+            # ranking key of row r for query q: |r|^2 - 2 q.r = [q, 1] . [-2 r, |r|^2]
+            cache.clear()
+            cache["device"] = device
+            cache["filed"] = _ranking_keys(filed)
+            cache["centroids"] = _ranking_keys(torch.as_tensor(self.centroids_, device=device))
+            cache["nearby"] = torch.as_tensor(self._nearby_lists, device=device)
+            cache["order"] = torch.as_tensor(self._order, device=device)
+        return cache
 
-        Goes list by list: the queries that probe a list are compared with all
-        of its rows in one matrix product, and each query's running best list
-        is merged with what it found there. Missing candidates are -1.
+    def _candidates(self, queries: np.ndarray | None, n_candidates: int) -> np.ndarray:
+        """Indices of at least the ``n_candidates`` best rows of each query among its probed lists.
+
+        ``queries=None`` searches the indexed rows, each without itself.
+        Candidates are ranked by float32 distances; missing ones are -1.
         """
-        centroids = torch.as_tensor(self.centroids_, device=device)
-        n_probe = min(self.n_probe, self.n_lists_)
-        probed = _nearest_centroids(centred, centroids, n_probe, self.block_size).cpu().numpy()
-        # invert: for each list, the queries that probe it
-        pair_lists = probed.ravel()
-        pair_order = np.argsort(pair_lists, kind="stable")
-        pair_queries = (pair_order // n_probe).astype(np.int64)
-        pair_offsets = np.searchsorted(pair_lists[pair_order], np.arange(self.n_lists_ + 1))
+        device = resolve_device(self.device)
+        state = self._search_state(device)
+        filed, offsets = state["filed"], self._offsets
+        exclude_self = queries is None
+        if exclude_self:
+            # the indexed rows, in list order: query position i is filed row i
+            keyed = _query_keys(-0.5 * filed[:, :-1])
+            list_of_query = self.list_of_row_[self._order]
+            query_order = self._order
+        else:
+            centred = _centred_float32(queries, self.center_, device, self.block_size)
+            list_of_query = (
+                _nearest_centroid(centred, state["centroids"], self.block_size).cpu().numpy()
+            )
+            query_order = np.argsort(list_of_query, kind="stable")
+            list_of_query = list_of_query[query_order]
+            keyed = _query_keys(centred[torch.as_tensor(query_order, device=device)])
+        query_offsets = np.searchsorted(list_of_query, np.arange(self.n_lists_ + 1))
+        n_queries = len(keyed)
+        n_others = min(self.n_probe, self.n_lists_) - 1
 
-        filed = torch.as_tensor(self._X[self._order] - self.center_, dtype=torch.float32)
-        filed = filed.to(device)
-        # ranking key of row r for query q: |r|^2 - 2 q.r = [q, 1] . [-2 r, |r|^2]
-        filed = torch.cat([-2 * filed, (filed**2).sum(1, keepdim=True)], dim=1)
-        keyed = torch.cat([centred, torch.ones(len(centred), 1, device=device)], dim=1)
-        order = torch.as_tensor(self._order, device=device)
-        best_score = torch.full((len(centred), n_candidates), torch.inf, device=device)
-        best_index = torch.full((len(centred), n_candidates), -1, device=device)
+        # 1. each query against its own list: its best candidates so far, a
+        # threshold (the worst of them) and the other lists it probes
+        own_index = torch.full((n_queries, n_candidates), -1, dtype=torch.int64, device=device)
+        own_score = torch.full((n_queries, n_candidates), torch.inf, device=device)
+        threshold = torch.full((n_queries,), torch.inf, device=device)
+        probed = torch.zeros((n_queries, n_others), dtype=torch.int64, device=device)
         for list_id in range(self.n_lists_):
-            first, last = self._offsets[list_id], self._offsets[list_id + 1]
-            probing = pair_queries[pair_offsets[list_id] : pair_offsets[list_id + 1]]
-            if first == last or len(probing) == 0:
+            first, last = query_offsets[list_id], query_offsets[list_id + 1]
+            if first == last:
                 continue
-            members = order[first:last]
-            for start in range(0, len(probing), self.block_size):
-                queries = torch.as_tensor(probing[start : start + self.block_size], device=device)
-                scores = keyed[queries] @ filed[first:last].T
+            start, stop = offsets[list_id], offsets[list_id + 1]
+            n_kept = min(n_candidates, stop - start)
+            if n_kept > 0:
+                scores = keyed[first:last] @ filed[start:stop].T
                 if exclude_self:
-                    scores[queries.unsqueeze(1) == members.unsqueeze(0)] = torch.inf
-                merged_score = torch.cat([best_score[queries], scores], dim=1)
-                merged_index = torch.cat(
-                    [best_index[queries], members.expand(len(queries), -1)], dim=1
-                )
-                top, position = torch.topk(
-                    merged_score, n_candidates, dim=1, largest=False, sorted=False
-                )
-                best_score[queries] = top
-                best_index[queries] = torch.gather(merged_index, 1, position)
-        best_index[best_score == torch.inf] = -1
-        return best_index.cpu().numpy()
+                    scores.diagonal().fill_(torch.inf)
+                top = torch.topk(scores, n_kept, dim=1, largest=False, sorted=False)
+                own_index[first:last, :n_kept] = top.indices + start
+                own_score[first:last, :n_kept] = top.values
+                if n_kept == n_candidates:
+                    threshold[first:last] = top.values.amax(dim=1)
+            if n_others > 0:
+                nearby = state["nearby"][list_id, 1:]
+                scores = keyed[first:last] @ state["centroids"][nearby].T
+                nearest = torch.topk(scores, n_others, dim=1, largest=False, sorted=False)
+                probed[first:last] = nearby[nearest.indices]
+
+        # 2. each probed list against the queries that probe it: the rows that
+        # beat a query's threshold go to its spill buffer
+        spill_index = torch.full((n_queries, _SPILL), -1, dtype=torch.int64, device=device)
+        spill_score = torch.full((n_queries, _SPILL), torch.inf, device=device)
+        n_spilled = torch.zeros(n_queries, dtype=torch.int64, device=device)
+        if n_others > 0:
+            pair_lists = probed.ravel()
+            pair_order = torch.argsort(pair_lists, stable=True)
+            pair_queries = pair_order // n_others
+            pair_offsets = torch.searchsorted(
+                pair_lists[pair_order],
+                torch.arange(self.n_lists_ + 1, device=device),
+            ).tolist()
+            for list_id in range(self.n_lists_):
+                start, stop = offsets[list_id], offsets[list_id + 1]
+                probing = pair_queries[pair_offsets[list_id] : pair_offsets[list_id + 1]]
+                if start == stop or len(probing) == 0:
+                    continue
+                scores = keyed[probing] @ filed[start:stop].T
+                hits = (scores < threshold[probing].unsqueeze(1)).nonzero()
+                if len(hits) == 0:
+                    continue
+                local, column = hits[:, 0], hits[:, 1]
+                n_hits = torch.bincount(local, minlength=len(probing))
+                full = n_spilled[probing] + n_hits > _SPILL
+                if bool(full.any()):
+                    # a query whose spill buffer would overflow merges it, and this
+                    # list, into its candidates (which raises its threshold)
+                    rows = full.nonzero().flatten()
+                    query = probing[rows]
+                    merged_score = torch.cat(
+                        [own_score[query], spill_score[query], scores[rows]], 1
+                    )
+                    members = torch.arange(start, stop, device=device).expand(len(rows), -1)
+                    merged_index = torch.cat([own_index[query], spill_index[query], members], 1)
+                    top = torch.topk(merged_score, n_candidates, dim=1, largest=False, sorted=False)
+                    own_score[query] = top.values
+                    own_index[query] = torch.gather(merged_index, 1, top.indices)
+                    threshold[query] = top.values.amax(dim=1)
+                    spill_score[query] = torch.inf
+                    spill_index[query] = -1
+                    n_spilled[query] = 0
+                    keep = ~full[local]
+                    local, column = local[keep], column[keep]
+                query = probing[local]
+                # hits come query by query (probing is sorted): rank within each query
+                rank = torch.arange(len(query), device=device) - torch.searchsorted(query, query)
+                slot = n_spilled[query] + rank
+                spill_index[query, slot] = column + start
+                spill_score[query, slot] = scores[local, column]
+                n_spilled[probing] += torch.where(full, 0, n_hits)
+
+        scores = torch.cat([own_score, spill_score], dim=1)
+        best = torch.topk(scores, n_candidates, dim=1, largest=False, sorted=False).indices
+        candidates = torch.gather(torch.cat([own_index, spill_index], dim=1), 1, best)
+        candidates[torch.gather(scores, 1, best) == torch.inf] = -1
+        # filed positions to row indices, query positions to query order
+        candidates = torch.where(candidates >= 0, state["order"][candidates.clamp(min=0)], -1)
+        result = np.empty((n_queries, n_candidates), dtype=np.int64)
+        result[query_order] = candidates.cpu().numpy()
+        return result
 
 
 def recall(approximate: np.ndarray, exact: np.ndarray) -> float:
@@ -269,27 +416,38 @@ def recall(approximate: np.ndarray, exact: np.ndarray) -> float:
     return found / exact.size
 
 
-def _nearest_centroid(rows: torch.Tensor, centroids: torch.Tensor, block_size: int):
-    """Index of the nearest centroid of each row, computed block by block."""
-    key = torch.cat([-2 * centroids, (centroids**2).sum(1, keepdim=True)], dim=1)
-    parts = []
-    for start in range(0, len(rows), block_size):
-        block = rows[start : start + block_size]
-        block = torch.cat([block, torch.ones(len(block), 1, device=block.device)], dim=1)
-        parts.append((block @ key.T).argmin(dim=1))
-    return torch.cat(parts)
+def _ranking_keys(rows: torch.Tensor) -> torch.Tensor:
+    """``[-2 r, |r|^2]`` per row ``r``: ``[q, 1]`` times it ranks rows by distance to ``q``."""
+    return torch.cat([-2 * rows, (rows**2).sum(1, keepdim=True)], dim=1)
 
 
-def _nearest_centroids(
-    rows: torch.Tensor, centroids: torch.Tensor, n_probe: int, block_size: int
+def _query_keys(rows: torch.Tensor) -> torch.Tensor:
+    """``[q, 1]`` per query row ``q``."""
+    return torch.cat([rows, torch.ones(len(rows), 1, dtype=rows.dtype, device=rows.device)], 1)
+
+
+def _centred_float32(
+    X: np.ndarray, center: np.ndarray, device: torch.device, block_size: int
 ) -> torch.Tensor:
-    """The ``n_probe`` nearest centroids of each row, computed block by block."""
-    key = torch.cat([-2 * centroids, (centroids**2).sum(1, keepdim=True)], dim=1)
-    parts = []
-    for start in range(0, len(rows), block_size):
-        block = rows[start : start + block_size]
-        block = torch.cat([block, torch.ones(len(block), 1, device=block.device)], dim=1)
-        parts.append(torch.topk(block @ key.T, n_probe, dim=1, largest=False).indices)
+    """``X - center`` as float32 on ``device``, centred in float64 block by block."""
+    out = torch.empty(X.shape, dtype=torch.float32, device=device)
+    step = max(block_size, 65_536)
+    for start in range(0, len(X), step):
+        block = np.subtract(X[start : start + step], center, dtype=np.float64)
+        out[start : start + step] = torch.as_tensor(block.astype(np.float32), device=device)
+    return out
+
+
+def _nearest_centroid(rows: torch.Tensor, centroids: torch.Tensor, block_size: int):
+    """Index of the nearest centroid of each row, computed block by block.
+
+    ``centroids`` are raw centroids, or their :func:`_ranking_keys` (one more column).
+    """
+    key = centroids if centroids.shape[1] == rows.shape[1] + 1 else _ranking_keys(centroids)
+    parts = [
+        (_query_keys(rows[start : start + block_size]) @ key.T).argmin(dim=1)
+        for start in range(0, len(rows), block_size)
+    ]
     return torch.cat(parts)
 
 
@@ -311,14 +469,14 @@ def _rerank_exactly(
     candidates = np.sort(np.where(missing, np.iinfo(np.int64).max, candidates), axis=1)
     missing = candidates == np.iinfo(np.int64).max
     safe = np.where(missing, 0, candidates)
-    difference = references[safe] - queries[:, None, :]
+    difference = references[safe].astype(np.float64) - queries[:, None, :]
     exact = np.sqrt(np.einsum("ijk,ijk->ij", difference, difference))
     exact[missing] = np.inf
     order = np.argsort(exact, axis=1, kind="stable")[:, :n_neighbors]
     indices = np.take_along_axis(candidates, order, axis=1)
     distances = np.take_along_axis(exact, order, axis=1)
     for row in np.flatnonzero(np.isinf(distances).any(axis=1)):  # tiny indices only
-        everything = np.sqrt(((references - queries[row]) ** 2).sum(axis=1))
+        everything = np.sqrt(((references - queries[row]) ** 2).sum(axis=1, dtype=np.float64))
         if own is not None:
             everything[own[row]] = np.inf
         ranked = np.argsort(everything, kind="stable")[:n_neighbors]
@@ -326,8 +484,11 @@ def _rerank_exactly(
     return indices, distances.astype(np.float32)
 
 
-def _as_2d_float64(X: ArrayLike, name: str) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
+def _as_2d_float(X: ArrayLike, name: str) -> np.ndarray:
+    """``X`` as a 2-D float32 or float64 array of finite values (not copied if it is one)."""
+    X = np.asarray(X)
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
     if X.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array, got shape {X.shape}")
     if not np.isfinite(X).all():
