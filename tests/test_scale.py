@@ -166,7 +166,7 @@ def test_recall_counts_found_neighbors():
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_gcn_predict_is_bounded_by_batch_size(monkeypatch, clustered):
-    from skassess.assessor import TransductiveGCNRegressor, _gcn
+    from skassess.assessor import TransductiveGCNRegressor
 
     y = clustered[:, 0] + clustered[:, 1] ** 2
     y[300:] = np.nan
@@ -175,13 +175,13 @@ def test_gcn_predict_is_bounded_by_batch_size(monkeypatch, clustered):
     expected = model.set_params(batch_size=10_000).predict(new)
 
     seen = []
-    original = _gcn.attach
+    original = model._neighbors.kneighbors  # the index fitted with the graph
 
-    def recording_attach(X_new, *args, **kwargs):
+    def recording_kneighbors(X_new, *args, **kwargs):
         seen.append(len(X_new))
         return original(X_new, *args, **kwargs)
 
-    monkeypatch.setattr(_gcn, "attach", recording_attach)
+    monkeypatch.setattr(model._neighbors, "kneighbors", recording_kneighbors)
     predictions = model.set_params(batch_size=64).predict(new)
     assert max(seen) <= 64 and sum(seen) == len(new)
     np.testing.assert_allclose(predictions, expected, rtol=1e-6, atol=1e-9)
