@@ -212,19 +212,23 @@ def test_unknown_algorithm_is_rejected(rows):
         attach(rows[:2], rows, 3, algorithm="brute")
 
 
-def test_auto_is_exact_below_fifty_thousand_rows_and_ivf_above(monkeypatch, rows):
+def test_auto_is_exact_for_few_rows_or_few_queries(monkeypatch, rows):
     from skassess.assessor import _graph
     from skassess.utils.neighbors import InvertedFileIndex
 
     assert isinstance(neighbor_index(rows), ExactIndex)
     assert isinstance(neighbor_index(rows, algorithm="ivf", random_state=0), InvertedFileIndex)
-    monkeypatch.setattr(_graph, "_AUTO_EXACT_MAX_PAIRS", 200**2)  # pretend 203 rows are many
+    # pretend that 203 rows are many and 5 queries few
+    monkeypatch.setattr(_graph, "_AUTO_EXACT_MAX_ROWS", 200)
+    monkeypatch.setattr(_graph, "_AUTO_EXACT_MAX_QUERIES", 5)
     assert isinstance(neighbor_index(rows, random_state=0), InvertedFileIndex)
-    # a few rows' neighbourhoods stay exact: 5 x 203 pairs
-    selected = np.arange(5)
-    np.testing.assert_array_equal(
-        knn_graph(rows, 4, rows=selected)[0], knn_graph(rows, 4, algorithm="exact")[0][:5]
-    )
+    exact, _ = knn_graph(rows, 4, algorithm="exact")
+    np.testing.assert_array_equal(knn_graph(rows, 4, rows=np.arange(5))[0], exact[:5])
+    calls = []
+    monkeypatch.setattr(_graph, "neighbor_index", lambda *a, **k: calls.append(k) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        knn_graph(rows, 4, rows=np.arange(6))  # six queries: the inverted file
+    assert calls[0]["algorithm"] == "ivf"
 
 
 def test_ivf_graph_finds_nearly_all_exact_neighbors(rows):

@@ -19,7 +19,7 @@ Design, and why:
 - Scale: a rebuild during training encodes every cell but searches only the
   labeled cells' neighbourhoods (a 1,000 x 423,624 search, not 423,624 x
   423,624); only the last graph covers every cell, for ``transduction_``, and
-  its search index (exact, or an inverted file past 50,000 cells) stays to
+  its search index (exact, or an inverted file past 5,000 cells) stays to
   attach new cells in ``predict``. Pretraining sees at most
   ``pretrain_max_samples`` cells. Scoring goes in chunks of 8,192 cells, so
   ``predict`` takes bounded memory whatever the number of cells.

@@ -122,7 +122,7 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         Nearest-neighbour search of the graph and of ``predict``: exact and
         blockwise, an inverted-file index (approximate: about 99% of the exact
         neighbours, for pools of hundreds of thousands of rows), or ``"auto"``:
-        exact up to 50,000 training rows, the inverted file beyond. See
+        exact up to 5,000 training rows, the inverted file beyond. See
         :func:`skassess.assessor.neighbor_index`.
     block_size : int, default=2048
         Rows per tile of the nearest-neighbour search.
