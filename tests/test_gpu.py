@@ -58,9 +58,10 @@ def embedder(device="cpu"):
     )
 
 
-def assessor(device="cpu"):
+def assessor(device="cpu", algorithm="auto"):
     return SemiSupervisedAssessor(
         embedder=embedder(),
+        regressor=TransductiveGCNRegressor(algorithm=algorithm),
         max_iter=3,
         batch_size=16,
         n_ensemble=1,
@@ -70,8 +71,19 @@ def assessor(device="cpu"):
     )
 
 
-def gcn(device="cpu"):
-    return TransductiveGCNRegressor(n_neighbors=5, max_iter=20, random_state=0, device=device)
+def gcn(device="cpu", algorithm="auto"):
+    return TransductiveGCNRegressor(
+        n_neighbors=5, max_iter=20, algorithm=algorithm, random_state=0, device=device
+    )
+
+
+BUILD = {
+    "embedder": embedder,
+    "gcn": gcn,
+    "assessor": assessor,
+    "gcn_ivf": lambda device="cpu": gcn(device, algorithm="ivf"),
+    "assessor_ivf": lambda device="cpu": assessor(device, algorithm="ivf"),
+}
 
 
 def _tensors(value, seen=None):
@@ -98,13 +110,14 @@ def fitted(name, problem):
     cells, y = problem
     if name == "embedder":
         return embedder().fit(cells), cells
-    if name == "assessor":
-        return assessor().fit(cells, y), cells
+    if name.startswith("assessor"):
+        return BUILD[name]().fit(cells, y), cells
     features = embedder().fit(cells).transform(cells)
-    return gcn().fit(features, y), features
+    return BUILD[name]().fit(features, y), features
 
 
-MODELS = ["embedder", "gcn", "assessor"]
+# the inverted-file variants keep a different neighbour index for predict
+MODELS = ["embedder", "gcn", "assessor", "gcn_ivf", "assessor_ivf"]
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +168,8 @@ def loaded_without_cuda(models, tmp_path_factory):
         model, X = copy.deepcopy(models[name])
         expected[name] = output(model, X[:10])
         model.set_params(device="cuda")  # what a GPU fit leaves among the parameters
+        if hasattr(model, "_neighbors"):  # and in the GCN's neighbour index
+            model._neighbors.device = torch.device("cuda")
         path = folder / f"{name}.pkl"
         path.write_bytes(pickle.dumps((model, X[:10])))
         arguments += [name, str(path)]
@@ -216,8 +231,7 @@ def test_knn_on_the_gpu_matches_the_cpu():
 def test_fitting_on_the_gpu_matches_the_cpu_and_the_model_moves_to_the_cpu(name, problem, models):
     _, y = problem
     cpu_model, X = models[name]
-    build = {"embedder": embedder, "assessor": assessor, "gcn": gcn}[name]
-    gpu_model = build(device="cuda")
+    gpu_model = BUILD[name](device="cuda")
     gpu_model.fit(X, y) if name != "embedder" else gpu_model.fit(X)
     np.testing.assert_allclose(
         output(gpu_model, X[:20]), output(cpu_model, X[:20]), rtol=1e-3, atol=1e-4

@@ -46,8 +46,9 @@ import math
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
+from sklearn.utils import check_random_state
 
-from skassess._torch import derive_seed, make_generator, resolve_device
+from skassess._torch import resolve_device
 
 __all__ = ["InvertedFileIndex", "recall"]
 
@@ -81,8 +82,8 @@ class InvertedFileIndex:
     block_size : int, default=4096
         Rows per block in the k-means assignments and per chunk of a list's queries.
     random_state : int, RandomState instance or None, default=None
-        Seeds the k-means sample and initialisation (through a private torch
-        generator).
+        Seeds the k-means sample and initialisation (a permutation drawn on the
+        CPU, so that the same seed gives the same start on a GPU).
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where the index is trained and searched; results come back as numpy.
 
@@ -163,8 +164,9 @@ class InvertedFileIndex:
         self._X = X
         self.__dict__.pop("_cache", None)
         rows = _centred_float32(X, self.center_, device, self.block_size)
-        generator = make_generator(derive_seed(self.random_state), device)
-        centroids = self._kmeans(rows, generator)
+        # the sample is drawn on the CPU, so a GPU fit starts from the same rows
+        order = check_random_state(self.random_state).permutation(len(X))
+        centroids = self._kmeans(rows, torch.as_tensor(order, device=device))
         self.list_of_row_ = _nearest_centroid(rows, centroids, self.block_size).cpu().numpy()
         del rows
         self.centroids_ = centroids.cpu().numpy()
@@ -180,9 +182,10 @@ class InvertedFileIndex:
         self._nearby_lists = nearby.cpu().numpy()
         return self
 
-    def _kmeans(self, rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def _kmeans(self, rows: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+        """Lloyd's k-means on the first rows of a random ``order``; they also start it."""
         n_sample = min(len(rows), self.n_lists_ * self.training_rows_per_list)
-        sample = rows[torch.randperm(len(rows), generator=generator, device=rows.device)[:n_sample]]
+        sample = rows[order[:n_sample]]
         centroids = sample[: self.n_lists_].clone()
         for _ in range(self.n_iter):
             assignment = _nearest_centroid(sample, centroids, self.block_size)
