@@ -183,10 +183,9 @@ class _Graph:
         self.distance_threshold = settings["distance_threshold"]
         device = embeddings.device
         if rows is None:  # every cell: keep the index for predict
-            self.index = neighbor_index(
-                self.points, algorithm=settings["algorithm"], device=device, random_state=seed
+            self.index, indices, distances = _all_neighbours(
+                self.points, self.n_neighbors, settings["algorithm"], device, seed
             )
-            indices, distances = self.index.kneighbors(n_neighbors=self.n_neighbors)
             self.position = None
         else:
             self.index = None
@@ -765,6 +764,12 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
                 rebuilt.append(network.eval())
             state["networks_"] = rebuilt
         self.__dict__.update(state)
+
+
+def _all_neighbours(points: np.ndarray, n_neighbors: int, algorithm: str, device, seed: int):
+    """A search index over every cell, and every cell's neighbours and distances."""
+    index = neighbor_index(points, algorithm=algorithm, device=device, random_state=seed)
+    return index, *index.kneighbors(n_neighbors=n_neighbors)
 
 
 def _member_score(network: AssessorNetwork, graph: _Graph, batch: CellBatch) -> np.ndarray:
