@@ -21,7 +21,8 @@ the full space, 20,000 random cells of it).
 Targets (from the scale issue): full space fit + transduction under 5 minutes
 and under 8 GiB; ``predict`` at least 20,000 cells/s after a 10k-pool fit.
 
-Writes ``scale.json`` (rewritten after every pool) and ``scale.md`` into
+Writes ``<name>.json`` (rewritten after every pool) and ``<name>.md`` (``--name``,
+default ``scale``) into
 ``benchmarks/results/``. The machine's load average is recorded with the
 figures: on a shared machine wall times are only comparable at equal load.
 
@@ -394,10 +395,10 @@ def growth_lines(pools: list[dict]) -> list[str]:
     return lines
 
 
-def regenerate(folder: Path) -> None:
-    """Rewrite ``scale.md`` from ``scale.json`` (after editing the report's layout)."""
-    report = json.loads((folder / "scale.json").read_text())
-    (folder / "scale.md").write_text(markdown(report))
+def regenerate(folder: Path, name: str) -> None:
+    """Rewrite ``<name>.md`` from ``<name>.json`` (after editing the report's layout)."""
+    report = json.loads((folder / f"{name}.json").read_text())
+    (folder / f"{name}.md").write_text(markdown(report))
 
 
 # ------------------------------------------------------------------ main
@@ -435,8 +436,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--data", type=Path, default=SHARED_DATA)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--name", default="scale", help="file stem of the results in --out")
     parser.add_argument(
-        "--regenerate", action="store_true", help="rewrite scale.md from scale.json in --out"
+        "--regenerate", action="store_true", help="rewrite <name>.md from <name>.json in --out"
     )
     parser.add_argument("--pool", help=argparse.SUPPRESS)  # child process: one pool
     parser.add_argument("--child-output", type=Path, help=argparse.SUPPRESS)
@@ -457,7 +459,7 @@ def main(argv: list[str] | None = None) -> None:
         args.child_output.write_text(json.dumps(run_pool(args)))
         return
     if args.regenerate:
-        regenerate(args.out)
+        regenerate(args.out, args.name)
         return
     args.out.mkdir(parents=True, exist_ok=True)
     report = {
@@ -485,8 +487,8 @@ def main(argv: list[str] | None = None) -> None:
             result = json.loads(output.read_text())
         report["pools"].append(result)
         print(json.dumps(result, indent=1), flush=True)
-        (args.out / "scale.json").write_text(json.dumps(report, indent=1))
-        (args.out / "scale.md").write_text(markdown(report))
+        (args.out / f"{args.name}.json").write_text(json.dumps(report, indent=1))
+        (args.out / f"{args.name}.md").write_text(markdown(report))
     print(markdown(report))
 
 
