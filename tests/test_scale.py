@@ -161,6 +161,82 @@ def test_recall_counts_found_neighbors():
         recall(np.zeros((2, 2)), np.zeros((2, 3)))
 
 
+def _probed_brute_force(index, queries, n_neighbors):
+    """Exact neighbours among the rows of each query's probed lists (float64 oracle)."""
+    X = np.asarray(index._X, dtype=np.float64)
+    centred = queries - index.center_
+    to_centroids = ((centred[:, None, :] - index.centroids_[None]) ** 2).sum(axis=2)
+    n_probe = min(index.n_probe, index.n_lists_)
+    result = []
+    for row, query in enumerate(queries):
+        own = to_centroids[row].argmin()
+        nearby = index._nearby_lists[own, 1:]
+        others = nearby[np.argsort(to_centroids[row, nearby], kind="stable")[: n_probe - 1]]
+        members = np.flatnonzero(np.isin(index.list_of_row_, [own, *others]))
+        if len(members) < n_neighbors:  # too few: searched exhaustively
+            members = np.arange(len(X))
+        distance = np.linalg.norm(X[members] - query, axis=1)
+        result.append(members[np.argsort(distance, kind="stable")[:n_neighbors]])
+    return np.array(result)
+
+
+@pytest.mark.parametrize("n_probe", [1, 3, 6])
+def test_new_queries_are_the_best_rows_of_their_probed_lists(clustered, n_probe):
+    train, new = clustered[:1200], clustered[1200:] + 0.05
+    index = InvertedFileIndex(n_lists=40, n_probe=n_probe, random_state=0).fit(train)
+    indices, _ = index.kneighbors(new, n_neighbors=7)
+    expected = _probed_brute_force(index, new, 7)
+    # a float32 near-tie between two centroids may pick another list now and then
+    assert (indices == expected).all(axis=1).mean() >= 0.99
+
+
+def test_new_queries_survive_tiny_tiles_batches_and_hit_caps(clustered, monkeypatch):
+    from skassess.utils import neighbors
+
+    index = InvertedFileIndex(n_lists=30, n_probe=5, random_state=0).fit(clustered)
+    queries = clustered[::2] + 0.05
+    expected = index.kneighbors(queries, n_neighbors=6)
+    assert recall(expected[0], _probed_brute_force(index, queries, 6)) >= 0.99
+    # one tile per batch, a hit cap that sends most queries to the fallback, odd chunks
+    monkeypatch.setattr(neighbors, "_TILE_BYTES", 1)
+    monkeypatch.setattr(neighbors, "_MAX_HITS", 2)
+    for chunk in (1, 29, 4096):
+        monkeypatch.setattr(neighbors, "_QUERY_CHUNK", chunk)
+        for got, want in zip(index.kneighbors(queries, n_neighbors=6), expected, strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_new_queries_against_very_uneven_lists():
+    rng = np.random.RandomState(1)
+    # a dense blob (long lists), a sparse spread (lists of a row or none)
+    X = np.vstack([rng.normal(scale=0.1, size=(900, 3)), rng.uniform(-20, 20, size=(60, 3))])
+    index = InvertedFileIndex(n_lists=48, n_probe=48, random_state=0).fit(X)
+    sizes = np.bincount(index.list_of_row_, minlength=index.n_lists_)
+    assert sizes.max() > 40 and sizes.min() <= 1  # padded to 16 to 48 columns
+    new = np.vstack([rng.normal(scale=0.1, size=(50, 3)), rng.uniform(-20, 20, size=(50, 3))])
+    indices, distances = index.kneighbors(new, n_neighbors=12)
+    expected_distances, expected_indices = (
+        NearestNeighbors(n_neighbors=12, algorithm="brute").fit(X).kneighbors(new)
+    )
+    np.testing.assert_array_equal(indices, expected_indices)
+    np.testing.assert_allclose(distances, expected_distances, rtol=1e-6)
+    # few probes: still each query's best rows among its probed lists
+    few = InvertedFileIndex(n_lists=48, n_probe=3, random_state=0).fit(X)
+    assert recall(few.kneighbors(new, n_neighbors=12)[0], _probed_brute_force(few, new, 12)) >= 0.99
+
+
+@pytest.mark.parametrize("n_probe", [1, 2])
+def test_tiny_index_new_queries_still_return_every_neighbor(n_probe):
+    X = np.arange(12.0).reshape(6, 2)
+    index = InvertedFileIndex(n_lists=6, n_probe=n_probe, random_state=0).fit(X)
+    # lists of one row: fewer rows than candidates, so the exhaustive fallback fills in
+    indices, distances = index.kneighbors(X + 0.1, n_neighbors=6)
+    for row, found in enumerate(indices):
+        assert sorted(found) == list(range(6))
+        assert found[0] == row
+    assert (np.diff(distances, axis=1) >= 0).all()
+
+
 # --------------------------------------------------------------- prediction
 
 
