@@ -71,12 +71,13 @@ _GROUP = 16
 #: Values of the ``algorithm`` option of the graph helpers and estimators.
 ALGORITHMS = ("auto", "exact", "ivf")
 # "auto" searches exactly among at most this many rows, or for at most this
-# many queries. Measured on NAS-Bench-101 embeddings (one thread): at 5,000 rows
-# the exact graph takes 0.2 s and attaches 26,000 new rows/s against 62,000/s for
-# the inverted file; at 11,000 rows 0.75 s and 14,000/s against 0.26 s and
-# 60,000/s, with 99.6% of the exact neighbours found. A few queries among many
-# rows (the labeled cells' neighbourhoods) are cheaper exactly than the
-# inverted file's k-means: 1,000 among 423,624 rows take 1-2 s.
+# many queries. Measured on NAS-Bench-101 embeddings (one thread, one call of
+# 20,000 new rows): at 5,000 rows the exact graph takes 0.2 s and attaches
+# 26,000 new rows/s against 62,000/s for the inverted file; at 11,000 rows
+# 0.75 s and 14,000/s against 0.26 s and 60,000/s, with 99.6% of the exact
+# neighbours found. A few queries among many rows (the labeled cells'
+# neighbourhoods) are cheaper exactly than the inverted file's k-means: 1,000
+# among 423,624 rows take 1-2 s.
 _AUTO_EXACT_MAX_ROWS = 5_000
 _AUTO_EXACT_MAX_QUERIES = 2_000
 
