@@ -47,6 +47,8 @@ import scipy.sparse as sp
 import torch
 from numpy.typing import ArrayLike
 
+from skassess.utils.neighbors import InvertedFileIndex, _as_2d_float, _rerank_exactly
+
 __all__ = [
     "ALGORITHMS",
     "ExactIndex",
@@ -113,7 +115,7 @@ class ExactIndex:
 
     def fit(self, X: ArrayLike) -> ExactIndex:
         """Keep the rows to search (float32 rows stay float32, without a copy)."""
-        self._X = _as_2d_float_array(X, "X")
+        self._X = _as_2d_float(X, "X")
         return self
 
     @property
@@ -148,7 +150,7 @@ class ExactIndex:
             )
         if rows is not None:
             raise ValueError("rows selects indexed rows as queries; it cannot be used with X")
-        X = _as_2d_float_array(X, "X")
+        X = _as_2d_float(X, "X")
         if X.shape[1] != self._X.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features but the index has {self._X.shape[1]}")
         return _kneighbors(X, self._X, n_neighbors, self.block_size, self.device, own=None)
@@ -195,11 +197,9 @@ def neighbor_index(
     >>> type(neighbor_index(np.zeros((10, 2)))).__name__
     'ExactIndex'
     """
-    X = _as_2d_float_array(X, "X")
+    X = _as_2d_float(X, "X")
     if _resolve_algorithm(algorithm, len(X), len(X)) == "exact":
         return ExactIndex(block_size=block_size, device=device).fit(X)
-    from skassess.utils.neighbors import InvertedFileIndex
-
     return InvertedFileIndex(random_state=random_state, device=device).fit(X)
 
 
@@ -256,7 +256,7 @@ def knn_graph(
     >>> knn_graph(np.array([[0.0], [1.0], [5.0]]), 1, rows=[2])[0].tolist()
     [[1]]
     """
-    X = _as_2d_float_array(X, "X")
+    X = _as_2d_float(X, "X")
     own = _check_rows(rows, len(X))
     algorithm = _resolve_algorithm(algorithm, len(own), len(X))
     if algorithm == "exact":
@@ -320,8 +320,8 @@ def attach(
     >>> indices.tolist(), distances.round(2).tolist()
     ([[1, 0]], [[0.1, 0.9]])
     """
-    X_new = _as_2d_float_array(X_new, "X_new")
-    X_train = _as_2d_float_array(X_train, "X_train")
+    X_new = _as_2d_float(X_new, "X_new")
+    X_train = _as_2d_float(X_train, "X_train")
     if X_new.shape[1] != X_train.shape[1]:
         raise ValueError(f"X_new has {X_new.shape[1]} features but X_train has {X_train.shape[1]}")
     index = neighbor_index(
@@ -531,18 +531,6 @@ def to_torch_sparse(
         )
 
 
-def _as_2d_float_array(X: ArrayLike, name: str) -> np.ndarray:
-    """``X`` as a finite 2-D float array, float32 kept as float32 (no copy)."""
-    X = np.asarray(X)
-    if X.dtype not in (np.float32, np.float64):
-        X = X.astype(np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array, got shape {X.shape}")
-    if not np.isfinite(X).all():
-        raise ValueError(f"{name} contains NaN or infinity")
-    return X
-
-
 def _check_rows(rows: ArrayLike | None, n_rows: int) -> np.ndarray:
     """Row numbers as int64, all rows for ``None``; raises on out-of-range numbers."""
     if rows is None:
@@ -638,7 +626,11 @@ def _kneighbors(
         own_index = None if own is None else torch.as_tensor(own[start:stop], device=device)
         candidates = _tile_topk(query, ref, n_candidates, block_size, own_index)
         block_indices, block_distances = _rerank_exactly(
-            queries[start:stop], references, candidates.cpu().numpy(), n_neighbors
+            queries[start:stop],
+            references,
+            candidates.cpu().numpy(),
+            n_neighbors,
+            None if own is None else own[start:stop],
         )
         indices[start:stop] = block_indices
         distances[start:stop] = block_distances
@@ -694,22 +686,3 @@ def _tile_topk(
         best_score[active] = top_score
         best_index[active] = torch.gather(merged_index, 1, position)
     return best_index
-
-
-def _rerank_exactly(
-    queries: np.ndarray, references: np.ndarray, candidates: np.ndarray, n_neighbors: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the ``n_neighbors`` candidates nearest by exact float64 distance.
-
-    Each row is computed on its own (no matrix product), so a row's result
-    does not depend on which other rows share its block; ties go to the
-    lower index.
-    """
-    candidates = np.sort(candidates, axis=1)
-    difference = references[candidates].astype(np.float64) - queries[:, None, :].astype(np.float64)
-    exact = np.sqrt(np.einsum("ijk,ijk->ij", difference, difference))
-    order = np.argsort(exact, axis=1, kind="stable")[:, :n_neighbors]
-    return (
-        np.take_along_axis(candidates, order, axis=1),
-        np.take_along_axis(exact, order, axis=1).astype(np.float32),
-    )
