@@ -521,11 +521,12 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         X = np.asarray(X, dtype=np.float64)
         # a model fitted on a GPU still predicts on a machine without one
         device = resolve_device(self.device) if torch.cuda.is_available() else torch.device("cpu")
+        self._neighbors.device = device  # where this machine can search
         inputs, _ = self._training_representations()
         predictions = np.empty(len(X))
         for start in range(0, len(X), self.batch_size):
             batch = X[start : start + self.batch_size]
-            predictions[start : start + len(batch)] = self._predict_batch(batch, inputs, device)
+            predictions[start : start + len(batch)] = self._predict_batch(batch, inputs)
         return predictions * self._output_scale + self._output_offset
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
@@ -544,9 +545,7 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         """
         return labeled_r2_score(self, X, y, sample_weight)
 
-    def _predict_batch(
-        self, X: np.ndarray, inputs: list[np.ndarray], device: torch.device
-    ) -> np.ndarray:
+    def _predict_batch(self, X: np.ndarray, inputs: list[np.ndarray]) -> np.ndarray:
         """Raw outputs of new rows, by one-hop attachment at every layer.
 
         A new row ``v`` with neighbours ``j`` (kernel weights ``w_vj``) gets
@@ -555,7 +554,6 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         degree: its row of ``D^-1/2 (A + I) D^-1/2`` had it been in the graph,
         leaving the training rows unchanged.
         """
-        self._neighbors.device = device  # where this machine can search
         neighbors, distances = self._neighbors.kneighbors(X, self.n_neighbors_)
         weights = kernel_weights(
             distances, self.bandwidth_, distance_threshold=self.distance_threshold
