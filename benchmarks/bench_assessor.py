@@ -13,10 +13,11 @@ over seeds, and the fit time. Side by side:
   the labeled cells and the pool;
 - ``assessor_no_pool``: the same without unlabeled cells (its auto-encoder
   pretraining sees the labeled cells only);
-- ``assessor_no_pretrain``: the assessor with ``pretrain_iter=0``;
-- ``two_stage``: ``make_pipeline(ArchitectureEmbedder(max_iter=30),
-  TransductiveGCNRegressor())`` on the labeled cells and the pool (the
-  paper's design with a frozen embedding);
+- ``assessor_no_pretrain``: the assessor whose embedder is not trained
+  (``embedder__max_iter=0``);
+- ``pipeline``: ``make_pipeline(ArchitectureEmbedder(), TransductiveGCNRegressor())``
+  with their defaults, on the labeled cells and the pool (the paper's two
+  stages without the end-to-end fine-tuning);
 - ``neural_predictor``: :class:`skassess.baselines.NeuralPredictor` (labeled only).
 
 With ``--benchmarks`` naming them (the default), NAS-Bench-201 (``cifar10_valid_val``,
@@ -55,7 +56,7 @@ MODELS = (
     "assessor",
     "assessor_no_pool",
     "assessor_no_pretrain",
-    "two_stage",
+    "pipeline",
     "neural_predictor",
 )
 
@@ -70,19 +71,21 @@ def make_model(name: str, seed: int, quick: bool):
     from skassess.encoders import AdjacencyOpsEncoder
 
     short = {"max_iter": 5} if quick else {}
-    assessor_short = {"max_iter": 3, "pretrain_iter": 2} if quick else {}
+    embedder_short = {"max_iter": 2} if quick else {}
+    assessor_short = {"max_iter": 3} if quick else {}
     if name == "random_forest":
         forest = RandomForestRegressor(n_estimators=30 if quick else 300, random_state=seed)
         return LabeledOnly(make_pipeline(AdjacencyOpsEncoder(), forest)), False
+    embedder = ArchitectureEmbedder(random_state=seed, **embedder_short)
     if name == "assessor":
-        return SemiSupervisedAssessor(random_state=seed, **assessor_short), True
+        return SemiSupervisedAssessor(embedder, random_state=seed, **assessor_short), True
     if name == "assessor_no_pool":
-        return SemiSupervisedAssessor(random_state=seed, **assessor_short), False
+        return SemiSupervisedAssessor(embedder, random_state=seed, **assessor_short), False
     if name == "assessor_no_pretrain":
-        return SemiSupervisedAssessor(pretrain_iter=0, random_state=seed, **short), True
-    if name == "two_stage":
-        embedder = ArchitectureEmbedder(max_iter=5 if quick else 30, random_state=seed)
-        return make_pipeline(embedder, TransductiveGCNRegressor(random_state=seed)), True
+        untrained = embedder.set_params(max_iter=0)
+        return SemiSupervisedAssessor(untrained, random_state=seed, **assessor_short), True
+    if name == "pipeline":
+        return make_pipeline(embedder, TransductiveGCNRegressor(random_state=seed, **short)), True
     if name == "neural_predictor":
         return NeuralPredictor(random_state=seed, **short), False
     raise ValueError(f"unknown model {name!r}; choose from {MODELS}")
@@ -118,6 +121,10 @@ def split(n_cells, n_test, n_labeled, n_pool, seed):
     return labeled, pool, test
 
 
+METRICS_201 = ["cifar10_valid_val", "cifar100_val", "imagenet16_val"]
+DATASETS_GRAPH = ["cora", "citeseer", "pubmed"]
+
+
 def load_benchmarks(which):
     """(label, cells, y) for each benchmark named in ``which``."""
     if "nb101" in which:
@@ -136,7 +143,7 @@ def _nasbench201():
         from skassess.datasets import load_nasbench201
 
         bench201 = load_nasbench201(SHARED / "nasbench201.npz")
-        for metric in ("cifar10_valid_val", "cifar100_val", "imagenet16_val"):
+        for metric in METRICS_201:
             y = np.asarray(bench201.metrics[metric], dtype=np.float64)
             yield f"NAS-Bench-201 {metric}", bench201.cells, y
     except (ImportError, OSError, ValueError) as exc:
@@ -147,7 +154,7 @@ def _nasbench_graph():
     try:
         from skassess.datasets import load_nasbench_graph
 
-        for dataset in ("cora", "citeseer", "pubmed"):
+        for dataset in DATASETS_GRAPH:
             graph = load_nasbench_graph(dataset)
             yield f"NAS-Bench-Graph {dataset}", graph.cells, np.asarray(graph.y, dtype=np.float64)
     except (ImportError, OSError, ValueError) as exc:
@@ -174,7 +181,7 @@ def summarise(records):
 
 _TABLE_ORDER = (
     "random_forest",
-    "two_stage",
+    "pipeline",
     "neural_predictor",
     "assessor_no_pool_no_pretrain",
     "assessor_no_pretrain",
@@ -240,6 +247,12 @@ def main(argv=None):
         choices=["nb101", "nb201", "nbgraph"],
         help="NAS-Bench-101 (all sizes), NAS-Bench-201 and NAS-Bench-Graph (100 labels)",
     )
+    parser.add_argument(
+        "--metrics-201", nargs="+", default=METRICS_201, help="NAS-Bench-201 targets to run"
+    )
+    parser.add_argument(
+        "--graph-datasets", nargs="+", default=DATASETS_GRAPH, help="NAS-Bench-Graph data sets"
+    )
     parser.add_argument("--output", default="bench_assessor", help="file stem in results/")
     parser.add_argument(
         "--merge", nargs="+", metavar="JSON", help="only merge the records of earlier runs"
@@ -247,6 +260,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.merge:
         return merge(args.merge, args.output)
+    METRICS_201[:] = args.metrics_201
+    DATASETS_GRAPH[:] = args.graph_datasets
     if args.quick:
         args.seeds, args.sizes, args.pool, args.n_test = args.seeds[:1], [100], 500, 1000
     import torch

@@ -40,8 +40,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from skassess.assessor._graph import attach, knn_graph  # noqa: E402
-from skassess.utils.neighbors import InvertedFileIndex, recall  # noqa: E402
+from skassess.neighbors import InvertedFileIndex, attach, knn_graph, recall  # noqa: E402
 
 DATA = ROOT / ".." / "shared" / "data" / "nasbench101.npz"
 K = 10

@@ -201,8 +201,9 @@ def run_pool(args: argparse.Namespace) -> dict:
     import torch
     from scipy.stats import kendalltau
 
-    from skassess.assessor import _assessor, _cell_encoder, _embedder, _gcn
+    from skassess.assessor import _assessor, _embedder
     from skassess.datasets import load_nasbench101
+    from skassess.nn import _relation_graph
 
     torch.set_num_threads(args.threads)
     recorder, timer = StageRecorder(), CallTimer()
@@ -222,13 +223,12 @@ def run_pool(args: argparse.Namespace) -> dict:
     result.update(pool=pool, labeled=args.labels, n_new=len(new_cells))
     result["neighbors"] = {"algorithm": args.neighbors}
     watched = {
-        "pretrain": [(_assessor.SemiSupervisedAssessor, "_pretrain")],
+        "pretrain": [(_embedder.ArchitectureEmbedder, "fit")],
         "encode_pool": [(_assessor, "encode_in_batches"), (_embedder, "encode_in_batches")],
-        "labeled_knn": [(_assessor, "knn_graph")],
-        "full_knn": [(_assessor, "_all_neighbours")],
-        "gcn_graph": [(_gcn.TransductiveGCNRegressor, "_build_graph")],
+        "labeled_knn": [(_relation_graph, "knn_graph")],
+        "full_knn": [(_relation_graph, "neighbor_index")],
+        "gcn_graph": [(_relation_graph.RelationGraph, "fit")],
     }
-    del _cell_encoder
 
     def tau(predictions: np.ndarray) -> float:
         return float(kendalltau(predictions[evaluation], truth[evaluation]).statistic)

@@ -1,18 +1,19 @@
 """Small torch helpers shared by the estimators: device, private randomness, CPU state.
 
-skassess never seeds torch's global generators: a user's program must not see
-its random stream change because it fitted an estimator. Randomness comes from
-a seed derived from the estimator's ``random_state`` (through
-:func:`sklearn.utils.check_random_state`), used in a private
-:class:`torch.Generator` where an API takes one and in :func:`private_rng`
-(a :func:`torch.random.fork_rng` scope) where it does not (dropout).
+skassess never touches torch's global generators: a user's program must not see
+its random stream change because it fitted an estimator, and fits running in
+threads must equal fits run one after the other. Every random draw of a fit
+(initial weights through :func:`seeded_module`, batch order, dropout, pair
+sampling) comes from a CPU :class:`torch.Generator` that the fit owns, seeded
+from the estimator's ``random_state`` (through
+:func:`sklearn.utils.check_random_state`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator
+import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,8 +24,8 @@ __all__ = [
     "derive_seed",
     "make_generator",
     "one_torch_thread",
-    "private_rng",
     "resolve_device",
+    "seeded_module",
     "to_cpu",
 ]
 
@@ -84,21 +85,6 @@ def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Gener
     return generator
 
 
-@contextlib.contextmanager
-def private_rng(seed: int, device: torch.device | str = "cpu") -> Iterator[None]:
-    """Run a block with torch's global RNG forked and seeded, then restore it.
-
-    For operations that take no generator argument (dropout, some
-    initialisers): the caller's global random state is the same after the
-    block as before it.
-    """
-    device = torch.device(device)
-    devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices, device_type=device.type):
-        torch.manual_seed(seed)
-        yield
-
-
 def to_cpu(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Copy a ``state_dict`` to the CPU, so it pickles and loads without a GPU."""
     return {name: tensor.detach().to("cpu") for name, tensor in state.items()}
@@ -128,3 +114,58 @@ def one_torch_thread(method: Callable) -> Callable:
             torch.set_num_threads(before)
 
     return wrapper
+
+
+def seeded_module(
+    factory: Callable[[], torch.nn.Module],
+    generator: torch.Generator,
+    device: torch.device | str = "cpu",
+) -> torch.nn.Module:
+    """Build ``factory()`` with weights drawn from ``generator``, not torch's global one.
+
+    The module is built on the ``meta`` device (no memory, no random draws),
+    materialised on the CPU, and every :class:`torch.nn.Linear` is initialised
+    as torch does by default (Kaiming-uniform weights, uniform biases of bound
+    ``1 / sqrt(fan_in)``) from ``generator``; then it moves to ``device``. So a
+    fit's weights depend on its own seed only, never on what other threads or
+    the user's program draw.
+
+    Parameters
+    ----------
+    factory : callable
+        Builds the module; its parameters must all belong to ``nn.Linear`` layers.
+    generator : torch.Generator
+        A CPU generator owned by the fit.
+    device : torch.device or str, default="cpu"
+
+    Returns
+    -------
+    torch.nn.Module
+
+    Examples
+    --------
+    >>> import torch
+    >>> make = lambda: torch.nn.Linear(3, 2)
+    >>> a = seeded_module(make, make_generator(0))
+    >>> b = seeded_module(make, make_generator(0))
+    >>> torch.equal(a.weight, b.weight)
+    True
+    """
+    with torch.device("meta"):
+        module = factory()
+    module = module.to_empty(device="cpu")
+    for layer in module.modules():
+        own = list(layer.parameters(recurse=False))
+        if isinstance(layer, torch.nn.Linear):
+            _init_linear(layer, generator)
+        elif own:
+            raise TypeError(f"seeded_module initialises nn.Linear only, got {type(layer).__name__}")
+    return module.to(device)
+
+
+@torch.no_grad()
+def _init_linear(layer: torch.nn.Linear, generator: torch.Generator) -> None:
+    torch.nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+    if layer.bias is not None:
+        bound = 1.0 / math.sqrt(layer.in_features) if layer.in_features else 0.0
+        torch.nn.init.uniform_(layer.bias, -bound, bound, generator=generator)

@@ -22,7 +22,7 @@ import torch
 from skassess import ArchitectureEmbedder, Cell, SemiSupervisedAssessor
 from skassess._torch import to_cpu
 from skassess.assessor import TransductiveGCNRegressor
-from skassess.utils.neighbors import InvertedFileIndex
+from skassess.neighbors import InvertedFileIndex
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -61,9 +61,8 @@ def embedder(device="cpu"):
 def assessor(device="cpu", algorithm="auto"):
     return SemiSupervisedAssessor(
         embedder=embedder(),
-        regressor=TransductiveGCNRegressor(algorithm=algorithm),
+        regressor=TransductiveGCNRegressor(algorithm=algorithm, batch_size=16),
         max_iter=3,
-        batch_size=16,
         n_ensemble=1,
         graph_update_interval=2,
         random_state=0,
@@ -168,8 +167,6 @@ def loaded_without_cuda(models, tmp_path_factory):
         model, X = copy.deepcopy(models[name])
         expected[name] = output(model, X[:10])
         model.set_params(device="cuda")  # what a GPU fit leaves among the parameters
-        if hasattr(model, "_neighbors"):  # and in the GCN's neighbour index
-            model._neighbors.device = torch.device("cuda")
         path = folder / f"{name}.pkl"
         path.write_bytes(pickle.dumps((model, X[:10])))
         arguments += [name, str(path)]
@@ -197,7 +194,8 @@ def test_a_model_fitted_on_cuda_predicts_where_there_is_none(name, loaded_withou
 def test_torch_load_of_a_cpu_state_needs_no_map_location(models):
     model, _ = models["assessor"]
     buffer = io.BytesIO()
-    torch.save(model.__getstate__()["networks_"], buffer)
+    parts = [model.embedder_.encoder_, model.regressor_.head_]
+    torch.save([part.state_dict() for part in parts], buffer)
     buffer.seek(0)
     states = torch.load(buffer, weights_only=True)  # would fail for CUDA tensors without a GPU
     assert all(t.device.type == "cpu" for state in states for t in state.values())
@@ -208,7 +206,7 @@ def test_torch_load_of_a_cpu_state_needs_no_map_location(models):
 
 @cuda
 def test_knn_on_the_gpu_matches_the_cpu():
-    from skassess.assessor._graph import attach, knn_graph
+    from skassess.neighbors import attach, knn_graph
 
     X = np.random.RandomState(0).normal(size=(3000, 16))
     for search in (

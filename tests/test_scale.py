@@ -1,7 +1,7 @@
 """Scaling pieces: the inverted-file kNN index and memory-bounded prediction.
 
 The exact blockwise kNN graph is checked against brute force in
-``tests/test_graph.py``; here the approximate index is checked against the
+``tests/test_neighbors.py``; here the approximate index is checked against the
 same brute force, and ``predict`` against its batch size.
 """
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
-from skassess.utils.neighbors import InvertedFileIndex, recall
+from skassess.neighbors import InvertedFileIndex, recall
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_pickled_index_searches_the_same(clustered, tmp_path):
 
 
 def test_new_queries_are_searched_in_chunks_row_independently(clustered, monkeypatch):
-    from skassess.utils import neighbors
+    from skassess.neighbors import _ivf as neighbors
 
     index = InvertedFileIndex(n_lists=30, n_probe=4, random_state=0).fit(clustered)
     queries = clustered[::3] + 0.05
@@ -122,7 +122,7 @@ def test_new_queries_are_searched_in_chunks_row_independently(clustered, monkeyp
 
 
 def test_spill_buffer_overflow_keeps_the_best_candidates(clustered, monkeypatch):
-    from skassess.utils import neighbors
+    from skassess.neighbors import _ivf as neighbors
 
     index = InvertedFileIndex(n_lists=40, n_probe=6, random_state=0).fit(clustered)
     expected = index.kneighbors(n_neighbors=8)
@@ -191,7 +191,7 @@ def test_new_queries_are_the_best_rows_of_their_probed_lists(clustered, n_probe)
 
 
 def test_new_queries_survive_tiny_tiles_batches_and_hit_caps(clustered, monkeypatch):
-    from skassess.utils import neighbors
+    from skassess.neighbors import _ivf as neighbors
 
     index = InvertedFileIndex(n_lists=30, n_probe=5, random_state=0).fit(clustered)
     queries = clustered[::2] + 0.05
@@ -240,24 +240,24 @@ def test_tiny_index_new_queries_still_return_every_neighbor(n_probe):
 # --------------------------------------------------------------- prediction
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_gcn_predict_is_bounded_by_batch_size(monkeypatch, clustered):
-    from skassess.assessor import TransductiveGCNRegressor
+def test_gcn_predict_is_bounded_in_memory(monkeypatch, clustered):
+    from skassess.assessor import TransductiveGCNRegressor, _gcn
 
     y = clustered[:, 0] + clustered[:, 1] ** 2
     y[300:] = np.nan
     model = TransductiveGCNRegressor(max_iter=5, random_state=0).fit(clustered[:1000], y[:1000])
     new = clustered[1000:] + 0.01
-    expected = model.set_params(batch_size=10_000).predict(new)
+    expected = model.predict(new)
 
     seen = []
-    original = model._neighbors.kneighbors  # the index fitted with the graph
+    original = model.graph_.index_.kneighbors  # the index fitted with the graph
 
     def recording_kneighbors(X_new, *args, **kwargs):
         seen.append(len(X_new))
         return original(X_new, *args, **kwargs)
 
-    monkeypatch.setattr(model._neighbors, "kneighbors", recording_kneighbors)
-    predictions = model.set_params(batch_size=64).predict(new)
+    monkeypatch.setattr(model.graph_.index_, "kneighbors", recording_kneighbors)
+    monkeypatch.setattr(_gcn, "_SCORE_CHUNK", 64)
+    predictions = model.predict(new)
     assert max(seen) <= 64 and sum(seen) == len(new)
     np.testing.assert_allclose(predictions, expected, rtol=1e-6, atol=1e-9)

@@ -1,11 +1,16 @@
 """The semi-supervised assessor of Tang et al. (CVPR 2020) as scikit-learn estimators.
 
-- :class:`ArchitectureEmbedder`: a graph auto-encoder on cells (transformer).
-- :class:`TransductiveGCNRegressor`: a GCN on a relation graph over feature rows,
-  trained on the labeled rows, transductively using all of them (regressor).
-- :class:`SemiSupervisedAssessor`: both trained jointly, end to end on cells.
-- :func:`knn_graph`, :func:`attach` and :func:`neighbor_index`: the nearest-neighbour
-  search behind the relation graph, exact or (for large pools) an inverted file.
+- :class:`ArchitectureEmbedder`: a graph auto-encoder on cells (transformer),
+  whose embedding the labeled targets also arrange when there are any.
+- :class:`TransductiveGCNRegressor`: a graph convolution on a relation graph
+  over feature rows, trained on the labeled rows, transductively using all of
+  them (regressor).
+- :class:`SemiSupervisedAssessor`: both, fitted in turn and then fine-tuned
+  together end to end on cells.
+
+``make_pipeline(ArchitectureEmbedder(), TransductiveGCNRegressor())`` is the
+two-stage assessor. Their building blocks are in :mod:`skassess.nn`, the
+nearest-neighbour search in :mod:`skassess.neighbors`.
 """
 
 from importlib import import_module
@@ -14,21 +19,9 @@ _LAZY = {
     "ArchitectureEmbedder": "skassess.assessor._embedder",
     "TransductiveGCNRegressor": "skassess.assessor._gcn",
     "SemiSupervisedAssessor": "skassess.assessor._assessor",
-    "ExactIndex": "skassess.assessor._graph",
-    "attach": "skassess.assessor._graph",
-    "knn_graph": "skassess.assessor._graph",
-    "neighbor_index": "skassess.assessor._graph",
 }
 
-__all__ = [
-    "ArchitectureEmbedder",
-    "ExactIndex",
-    "SemiSupervisedAssessor",
-    "TransductiveGCNRegressor",
-    "attach",
-    "knn_graph",
-    "neighbor_index",
-]
+__all__ = ["ArchitectureEmbedder", "SemiSupervisedAssessor", "TransductiveGCNRegressor"]
 
 
 def __getattr__(name: str):

@@ -1,45 +1,65 @@
-"""Unsupervised embedding of architectures with a graph auto-encoder."""
+"""Embedding of architectures with a graph auto-encoder, arranged by performance if labeled."""
 
 from __future__ import annotations
 
 import copy
-import time
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from skassess._torch import derive_seed, one_torch_thread, private_rng, resolve_device
-from skassess.assessor._cell_encoder import (
+from skassess._torch import (
+    derive_seed,
+    make_generator,
+    one_torch_thread,
+    resolve_device,
+    seeded_module,
+)
+from skassess.nn import (
     CellBatch,
     CellDecoder,
     CellEncoder,
     CellVocabulary,
+    EarlyStopping,
     encode_in_batches,
+    mlp,
     reconstruction_accuracy,
     reconstruction_loss,
+    train_epochs,
+    training_loss,
 )
-from skassess.assessor._inputs import check_cells
+from skassess.utils.validation import check_cells, check_targets
 
 __all__ = ["ArchitectureEmbedder"]
+
+# Labeled cells per step of the ranking head (fewer when fewer are labeled).
+_RANKING_BATCH = 64
 
 
 class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
     """Embed architectures as fixed-size vectors with a graph auto-encoder.
 
-    The encoder is a directional graph isomorphism network over each cell's
-    DAG (messages flow along and against the edges); a cell's embedding is the
-    mean of its vertex latents. The decoder rebuilds the adjacency (a bilinear
-    score per vertex pair) and the ops (a linear layer per vertex), and the
-    auto-encoder is trained on the reconstruction loss alone, so every cell,
-    labeled or not, can be used. This is the first stage of the assessor of
-    Tang et al. (CVPR 2020); used before a tabular regressor, it makes a
-    two-stage assessor:
-    ``make_pipeline(ArchitectureEmbedder(), TransductiveGCNRegressor())``.
+    The first stage of the assessor of Tang et al. (CVPR 2020). The encoder is
+    a directional graph isomorphism network over each cell's DAG (messages flow
+    along and against the edges); a cell's embedding is the mean of its vertex
+    latents. The decoder rebuilds the adjacency (a bilinear score per vertex
+    pair) and the ops (a linear layer per vertex). The reconstruction loss
+    needs no labels, so every cell, labeled or not, trains the embedding.
+
+    When ``y`` holds targets (NaN marks an unlabeled cell), a linear ranking
+    head on the embedding is trained beside the decoder with a pairwise ranking
+    loss on the labeled cells, weighted by ``ranking_weight``: the embedding is
+    then arranged by performance as well as by structure, so that a cell's
+    nearest neighbours in it tend to perform alike. This is what a scikit-learn
+    :class:`~sklearn.pipeline.Pipeline` gives it, since a pipeline passes ``y``
+    to every step: ``make_pipeline(ArchitectureEmbedder(),
+    TransductiveGCNRegressor())`` is the two-stage assessor. With ``y=None``,
+    all-NaN targets or ``ranking_weight=0`` it is the pure auto-encoder.
 
     Parameters
     ----------
@@ -51,13 +71,22 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         Size of the embedding.
     hidden_layer_sizes : tuple of int, default=(64, 64, 64)
         Width of each message-passing layer of the encoder.
-    max_iter : int, default=100
-        Maximum number of epochs.
+    ranking_weight : float, default=1.0
+        Weight of the ranking loss on the labeled cells, beside the
+        reconstruction loss (whose weight is 1).
+    max_iter : int, default=20
+        Maximum number of epochs over the cells (``0`` keeps the initial
+        random weights).
+    max_samples : int or None, default=20000
+        An epoch reconstructs at most this many cells, drawn once at random
+        from those given to ``fit`` (``None``: all of them), so that the cost
+        stops growing with the pool (the whole NAS-Bench-101 space holds
+        423,624 cells); every labeled cell still trains the ranking head.
     batch_size : int, default=256
-        Cells per optimisation step, and per chunk in ``transform`` (which
+        Cells reconstructed per step, and per chunk in ``transform`` (which
         bounds its memory).
     learning_rate_init : float, default=1e-3
-        Adam's step size.
+        Adam's step size; it decays to zero along a cosine.
     alpha : float, default=0.0
         L2 penalty (Adam weight decay).
     tol : float, default=1e-4
@@ -66,8 +95,8 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
     n_iter_no_change : int, default=10
         See ``tol``.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation and batch order (through a private torch
-        generator; the global torch RNG is left untouched).
+        Seeds the initial weights, the sample and the batch order, through a
+        generator owned by the fit (torch's global generator is left alone).
     device : str, default="cpu"
         Torch device for training and transform; ``"auto"`` picks CUDA when
         available. The fitted model is stored on the CPU.
@@ -85,11 +114,12 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
     n_iter_ : int
         Epochs run.
     loss_curve_ : list of float
-        Mean reconstruction loss of each epoch.
+        Mean training loss of each epoch (reconstruction plus weighted ranking).
 
     See Also
     --------
-    SemiSupervisedAssessor : The encoder trained jointly with the regressor.
+    TransductiveGCNRegressor : The second stage, on the embeddings.
+    SemiSupervisedAssessor : Both stages, fine-tuned together end to end.
 
     Examples
     --------
@@ -105,7 +135,9 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         "space": "no_validation",
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
+        "ranking_weight": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "max_samples": [None, Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -122,7 +154,9 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         *,
         embedding_dim: int = 32,
         hidden_layer_sizes: tuple[int, ...] = (64, 64, 64),
-        max_iter: int = 100,
+        ranking_weight: float = 1.0,
+        max_iter: int = 20,
+        max_samples: int | None = 20_000,
         batch_size: int = 256,
         learning_rate_init: float = 1e-3,
         alpha: float = 0.0,
@@ -135,7 +169,9 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         self.space = space
         self.embedding_dim = embedding_dim
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.ranking_weight = ranking_weight
         self.max_iter = max_iter
+        self.max_samples = max_samples
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.alpha = alpha
@@ -154,14 +190,14 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
 
     @one_torch_thread
     def fit(self, X: Any, y: Any = None) -> ArchitectureEmbedder:
-        """Train the auto-encoder on cells.
+        """Train the auto-encoder on cells, and the ranking head on the labeled ones.
 
         Parameters
         ----------
         X : sequence of cells
             Every spelling :func:`skassess.as_cells` accepts.
-        y : ignored
-            Accepted (NaN included) so that the embedder fits in pipelines.
+        y : array-like of shape (n_cells,), default=None
+            Targets, NaN for unlabeled cells; ``None`` for none at all.
 
         Returns
         -------
@@ -169,23 +205,63 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         cells = check_cells(X, self.space)
-        device = resolve_device(self.device)
+        target = None if y is None else check_targets(y, len(cells))
         self.vocabulary_ = (
             CellVocabulary.from_cells(cells)
             if self.space is None
             else CellVocabulary.from_space(self.space)
         )
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        generator = make_generator(derive_seed(rng))
         batch = CellBatch(*self.vocabulary_.arrays(cells), len(self.vocabulary_.op_names), device)
-        seed = derive_seed(self.random_state)
-        with private_rng(seed, device):
-            encoder, decoder = self._build_modules(device)
-            self.loss_curve_ = self._train(encoder, decoder, batch)
+        encoder, decoder = self._build_modules(generator, device)
+        sample = self._sample(len(cells), rng)
+        ranked = self._ranked_cells(target)
+        ranker = None
+        if ranked is not None:
+            ranker = seeded_module(lambda: mlp(self.embedding_dim, ()), generator, device)
+            ranked_target = torch.as_tensor(target[ranked], dtype=torch.float32, device=device)
+            ranked = torch.as_tensor(ranked, device=device)
+
+        def step(rows: torch.Tensor) -> torch.Tensor:
+            part = batch[sample[rows].to(device)]
+            latents, _ = encoder(part)
+            loss = reconstruction_loss(part, *decoder(latents))
+            if ranker is not None:
+                picked = torch.randperm(len(ranked), generator=generator)[:_RANKING_BATCH]
+                picked = picked.to(device)
+                _, embedding = encoder(batch[ranked[picked]])
+                scores = ranker(embedding).squeeze(-1)
+                loss = loss + self.ranking_weight * training_loss(
+                    "pairwise_logistic", scores, ranked_target[picked]
+                )
+            return loss
+
+        stopper = EarlyStopping(self.n_iter_no_change, self.tol)
+        parameters = [*encoder.parameters(), *decoder.parameters()]
+        if ranker is not None:
+            parameters += list(ranker.parameters())
+        self.loss_curve_ = train_epochs(
+            step,
+            parameters,
+            len(sample),
+            max_iter=self.max_iter,
+            batch_size=self.batch_size,
+            learning_rate_init=self.learning_rate_init,
+            alpha=self.alpha,
+            generator=generator,
+            after_epoch=lambda epoch, loss: stopper.update(-loss),
+            verbose=self.verbose,
+        )
         self.n_iter_ = len(self.loss_curve_)
         self.encoder_ = encoder.cpu().eval()
         self.decoder_ = decoder.cpu().eval()
         return self
 
-    def _build_modules(self, device: torch.device) -> tuple[CellEncoder, CellDecoder]:
+    def _build_modules(
+        self, generator: torch.Generator, device: torch.device
+    ) -> tuple[CellEncoder, CellDecoder]:
         n_ops = len(self.vocabulary_.op_names)
         hidden = tuple(int(size) for size in self.hidden_layer_sizes)
         if not hidden or min(hidden) < 1:
@@ -193,43 +269,26 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
                 f"hidden_layer_sizes must be a non-empty tuple of positive ints, got "
                 f"{self.hidden_layer_sizes!r}"
             )
-        encoder = CellEncoder(n_ops, hidden, self.embedding_dim).to(device)
-        decoder = CellDecoder(self.embedding_dim, n_ops).to(device)
+        encoder = seeded_module(
+            lambda: CellEncoder(n_ops, hidden, self.embedding_dim), generator, device
+        )
+        decoder = seeded_module(lambda: CellDecoder(self.embedding_dim, n_ops), generator, device)
         return encoder, decoder
 
-    def _train(self, encoder: CellEncoder, decoder: CellDecoder, batch: CellBatch) -> list[float]:
-        parameters = [*encoder.parameters(), *decoder.parameters()]
-        optimizer = torch.optim.Adam(
-            parameters, lr=self.learning_rate_init, weight_decay=self.alpha
-        )
-        n_cells = len(batch)
-        batch_size = min(self.batch_size, n_cells)
-        curve: list[float] = []
-        best, stale = np.inf, 0
-        for epoch in range(self.max_iter):
-            start = time.perf_counter()
-            order = torch.randperm(n_cells, device=batch.mask.device)
-            total = 0.0
-            for first in range(0, n_cells, batch_size):
-                part = batch[order[first : first + batch_size]]
-                optimizer.zero_grad()
-                latents, _ = encoder(part)
-                loss = reconstruction_loss(part, *decoder(latents))
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(part)
-            curve.append(total / n_cells)
-            if self.verbose:
-                print(
-                    f"epoch {epoch + 1}: loss {curve[-1]:.5f} ({time.perf_counter() - start:.2f} s)"
-                )
-            if curve[-1] < best - self.tol:
-                best, stale = curve[-1], 0
-            else:
-                stale += 1
-                if stale >= self.n_iter_no_change:
-                    break
-        return curve
+    def _sample(self, n_cells: int, rng: np.random.RandomState) -> torch.Tensor:
+        """Positions of the cells reconstructed in each epoch (at most ``max_samples``)."""
+        if self.max_samples is None or n_cells <= self.max_samples:
+            return torch.arange(n_cells)
+        return torch.as_tensor(np.sort(rng.choice(n_cells, self.max_samples, replace=False)))
+
+    def _ranked_cells(self, target: np.ndarray | None) -> np.ndarray | None:
+        """Positions of the labeled cells, when they can train the ranking head."""
+        if target is None or self.ranking_weight == 0:
+            return None
+        labeled = np.flatnonzero(~np.isnan(target))
+        if labeled.size < 2 or np.ptp(target[labeled]) == 0:
+            return None  # nothing to rank: the pure auto-encoder
+        return labeled
 
     def _batch(self, X: Any) -> tuple[CellBatch, torch.device]:
         check_is_fitted(self)

@@ -21,7 +21,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skassess.baselines._labeled_only import labeled_mask, labeled_r2_score
+from skassess.utils.validation import labeled_mask, labeled_r2_score
 
 
 class LabelPropagationRegressor(RegressorMixin, BaseEstimator):

@@ -6,56 +6,10 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
-from sklearn.metrics import r2_score
 from sklearn.utils import _safe_indexing, get_tags, indexable
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    _num_samples,
-    check_array,
-    check_is_fitted,
-)
+from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted
 
-
-def labeled_mask(y: Any) -> np.ndarray:
-    """Which rows of ``y`` are labeled: not NaN (every output, for 2-D ``y``).
-
-    Parameters
-    ----------
-    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-
-    Returns
-    -------
-    ndarray of bool, shape (n_samples,)
-    """
-    y = check_array(y, ensure_2d=False, ensure_all_finite="allow-nan", dtype=np.float64)
-    return ~np.isnan(y.reshape(len(y), -1)).any(axis=1)
-
-
-def labeled_r2_score(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> float:
-    """R^2 of ``estimator.predict`` on the rows of ``X`` whose target is not NaN.
-
-    The ``score`` of every skassess regressor that accepts unlabeled (NaN)
-    targets: unlabeled rows have nothing to be compared with.
-
-    Parameters
-    ----------
-    estimator : fitted regressor
-    X : array-like or sequence of cells
-    y : array-like of shape (n_samples,)
-        True targets, NaN for unlabeled rows.
-    sample_weight : array-like of shape (n_samples,), optional
-
-    Returns
-    -------
-    float
-    """
-    (X,) = indexable(X)
-    rows = np.flatnonzero(labeled_mask(y))
-    if rows.size == 0:
-        raise ValueError("every target is NaN; score needs labeled rows")
-    weights = None if sample_weight is None else _check_sample_weight(sample_weight, X)[rows]
-    y_pred = estimator.predict(_safe_indexing(X, rows))
-    return float(r2_score(np.asarray(y, dtype=np.float64)[rows], y_pred, sample_weight=weights))
+from skassess.utils.validation import labeled_mask, labeled_r2_score
 
 
 class LabeledOnly(MetaEstimatorMixin, RegressorMixin, BaseEstimator):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -14,37 +13,38 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from skassess._torch import one_torch_thread, private_rng, resolve_device, to_cpu
-from skassess.assessor._cell_encoder import (
+from skassess._torch import (
+    derive_seed,
+    make_generator,
+    one_torch_thread,
+    resolve_device,
+    seeded_module,
+    to_cpu,
+)
+from skassess.nn import (
+    LOSSES,
     CellBatch,
     CellEncoder,
     CellVocabulary,
     encode_in_batches,
-)
-from skassess.assessor._inputs import check_cells, check_partial_targets, labeled_r2_score
-from skassess.assessor._losses import (
-    LOSSES,
-    gaussianised_ranks,
+    fit_scores,
+    mlp,
     rank_preserving_line,
-    training_loss,
 )
+from skassess.utils.validation import check_cells, check_partial_targets, labeled_r2_score
 
 __all__ = ["NeuralPredictor"]
 
 
 class _PredictorNetwork(nn.Module):
+    """The cell encoder and an MLP on the cell embedding."""
+
     def __init__(
         self, n_ops: int, hidden: tuple[int, ...], embedding_dim: int, head: tuple[int, ...]
     ) -> None:
         super().__init__()
         self.encoder = CellEncoder(n_ops, hidden, embedding_dim)
-        layers: list[nn.Module] = []
-        width = embedding_dim
-        for size in head:
-            layers += [nn.Linear(width, size), nn.ReLU()]
-            width = size
-        layers.append(nn.Linear(width, 1))
-        self.head = nn.Sequential(*layers)
+        self.head = mlp(embedding_dim, head)
 
     def forward(self, batch: CellBatch) -> torch.Tensor:
         return self.head(self.encoder(batch)[1]).squeeze(-1)
@@ -190,10 +190,21 @@ class NeuralPredictor(RegressorMixin, BaseEstimator):
         device = resolve_device(self.device)
         arrays = self.vocabulary_.arrays(cells)
         batch = CellBatch(*arrays, len(self.vocabulary_.op_names), device)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        with private_rng(seed, device):
-            network = self._build_network().to(device)
-            self.loss_curve_ = self._train(network, batch, target, device)
+        generator = make_generator(derive_seed(check_random_state(self.random_state)))
+        network = seeded_module(self._build_network, generator, device)
+        self.loss_curve_, _ = fit_scores(
+            lambda rows: network(batch[rows]),
+            network,
+            np.arange(len(cells)),
+            target,
+            loss=self.loss,
+            max_iter=self.max_iter,
+            batch_size=self.batch_size,
+            learning_rate_init=self.learning_rate_init,
+            alpha=self.alpha,
+            generator=generator,
+            verbose=self.verbose,
+        )
         self.n_iter_ = len(self.loss_curve_)
         self.network_ = network.cpu().eval()
         cpu_batch = CellBatch(*arrays, len(self.vocabulary_.op_names), torch.device("cpu"))
@@ -209,37 +220,6 @@ class NeuralPredictor(RegressorMixin, BaseEstimator):
                 "head_layer_sizes a tuple of positive ints"
             )
         return _PredictorNetwork(len(self.vocabulary_.op_names), hidden, self.embedding_dim, head)
-
-    def _train(
-        self, network: _PredictorNetwork, batch: CellBatch, target: np.ndarray, device
-    ) -> list[float]:
-        goal = gaussianised_ranks(target) if self.loss == "mse" else target
-        goal = torch.as_tensor(goal, dtype=torch.float32, device=device)
-        n_cells = len(batch)
-        batch_size = min(self.batch_size, n_cells)
-        steps = -(-n_cells // batch_size) * self.max_iter
-        optimizer = torch.optim.Adam(
-            network.parameters(), lr=self.learning_rate_init, weight_decay=self.alpha
-        )
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-        curve = []
-        for epoch in range(self.max_iter):
-            start = time.perf_counter()
-            order = torch.randperm(n_cells, device=device)
-            total = 0.0
-            for first in range(0, n_cells, batch_size):
-                rows = order[first : first + batch_size]
-                loss = training_loss(self.loss, network(batch[rows]), goal[rows])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                total += loss.item() * len(rows)
-            curve.append(total / n_cells)
-            if self.verbose:
-                elapsed = time.perf_counter() - start
-                print(f"epoch {epoch + 1}: loss {curve[-1]:.5f} ({elapsed:.2f} s)")
-        return curve
 
     def _scores(self, batch: CellBatch) -> np.ndarray:
         network = self.network_

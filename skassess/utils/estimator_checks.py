@@ -254,7 +254,7 @@ def check_global_random_state_untouched(estimator: Any, cells: Any, y: Any = Non
     if torch_state is not None:
         assert torch.equal(torch.get_rng_state(), torch_state), (
             "the estimator used or seeded torch's global random generator; use a private "
-            "torch.Generator (skassess._torch.make_generator / private_rng)"
+            "torch.Generator (skassess._torch.make_generator)"
         )
 
 

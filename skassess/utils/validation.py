@@ -1,15 +1,28 @@
-"""Validation of the cells and the partly unlabeled targets given to the assessors."""
+"""Validation of what skassess's estimators are given: cells and partly unlabeled targets.
+
+Semi-supervised regression marks an unlabeled row with a NaN target. Every
+estimator, metric and splitter checks its inputs with these functions, so a
+mistake gets the same clear message wherever it is made.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import r2_score
+from sklearn.utils import _safe_indexing, indexable
+from sklearn.utils.validation import _check_sample_weight, check_array
 
 from skassess._cell import Cell, as_cells
-from skassess.baselines._labeled_only import labeled_r2_score as _labeled_r2_score
 
-__all__ = ["check_cells", "check_partial_targets", "check_targets", "labeled_r2_score"]
+__all__ = [
+    "check_cells",
+    "check_partial_targets",
+    "check_targets",
+    "labeled_mask",
+    "labeled_r2_score",
+]
 
 
 def check_cells(X: Any, space: Any = None, *, min_cells: int = 1, what: str = "X") -> list[Cell]:
@@ -63,12 +76,43 @@ def check_partial_targets(y: Any, n_cells: int, *, min_labeled: int = 2) -> np.n
     return target
 
 
-def labeled_r2_score(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> float:
-    """R^2 of ``estimator.predict(X)`` on the cells whose target is not NaN.
+def labeled_mask(y: Any) -> np.ndarray:
+    """Which rows of ``y`` are labeled: not NaN (every output, for 2-D ``y``).
 
-    Checks the cells and targets with the messages of the cell estimators, then
-    scores as every skassess regressor does (``baselines._labeled_only.labeled_r2_score``).
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+
+    Returns
+    -------
+    ndarray of bool, shape (n_samples,)
     """
-    cells = as_cells(X)
-    target = check_targets(y, len(cells))
-    return _labeled_r2_score(estimator, cells, target, sample_weight)
+    y = check_array(y, ensure_2d=False, ensure_all_finite="allow-nan", dtype=np.float64)
+    return ~np.isnan(y.reshape(len(y), -1)).any(axis=1)
+
+
+def labeled_r2_score(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> float:
+    """R^2 of ``estimator.predict`` on the rows of ``X`` whose target is not NaN.
+
+    The ``score`` of every skassess regressor that accepts unlabeled (NaN)
+    targets: unlabeled rows have nothing to be compared with.
+
+    Parameters
+    ----------
+    estimator : fitted regressor
+    X : array-like or sequence of cells
+    y : array-like of shape (n_samples,)
+        True targets, NaN for unlabeled rows.
+    sample_weight : array-like of shape (n_samples,), optional
+
+    Returns
+    -------
+    float
+    """
+    (X,) = indexable(X)
+    rows = np.flatnonzero(labeled_mask(y))
+    if rows.size == 0:
+        raise ValueError("every target is NaN; score needs labeled rows")
+    weights = None if sample_weight is None else _check_sample_weight(sample_weight, X)[rows]
+    y_pred = estimator.predict(_safe_indexing(X, rows))
+    return float(r2_score(np.asarray(y, dtype=np.float64)[rows], y_pred, sample_weight=weights))

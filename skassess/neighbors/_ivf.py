@@ -1,6 +1,6 @@
 """Approximate nearest neighbours for large pools: an inverted-file (IVF) index in torch.
 
-The exact blockwise search of :mod:`skassess.assessor._graph` compares every
+The exact blockwise search (:class:`~skassess.neighbors.ExactIndex`) compares every
 row with every other row: ``n ** 2`` distances, about 1.8e11 for the 423,624
 cells of NAS-Bench-101, which takes tens of CPU minutes. An inverted file
 (Sivic & Zisserman, ICCV 2003; Jegou et al., TPAMI 2011, the ``IVF-Flat``
@@ -55,6 +55,12 @@ from numpy.typing import ArrayLike
 from sklearn.utils import check_random_state
 
 from skassess._torch import resolve_device
+from skassess.neighbors._common import (
+    as_2d_float,
+    check_n_neighbors,
+    check_positive_int,
+    rerank_exactly,
+)
 
 __all__ = ["InvertedFileIndex", "recall"]
 
@@ -165,13 +171,13 @@ class InvertedFileIndex:
         self : InvertedFileIndex
             The fitted index.
         """
-        X = _as_2d_float(X, "X")
+        X = as_2d_float(X, "X")
         if len(X) == 0:
             raise ValueError("X holds no rows")
         for name in ("n_probe", "n_iter", "training_rows_per_list", "block_size"):
-            _check_positive_int(getattr(self, name), name)
+            check_positive_int(getattr(self, name), name)
         if self.n_lists is not None:
-            _check_positive_int(self.n_lists, "n_lists")
+            check_positive_int(self.n_lists, "n_lists")
         device = resolve_device(self.device)
         n_lists = self.n_lists or max(1, round(2 * math.sqrt(len(X))))
         self.n_lists_ = min(n_lists, len(X))
@@ -249,17 +255,12 @@ class InvertedFileIndex:
         if not hasattr(self, "centroids_"):
             raise ValueError("this InvertedFileIndex is not fitted; call fit first")
         exclude_self = X is None
-        queries = self._X if exclude_self else _as_2d_float(X, "X")
+        queries = self._X if exclude_self else as_2d_float(X, "X")
         if queries.shape[1] != self._X.shape[1]:
             raise ValueError(
                 f"X has {queries.shape[1]} features but the index has {self._X.shape[1]}"
             )
-        n_available = len(self._X) - int(exclude_self)
-        if not 0 <= n_neighbors <= n_available:
-            raise ValueError(
-                f"n_neighbors={n_neighbors} must be between 0 and {n_available} "
-                f"(the number of {'other ' if exclude_self else ''}indexed rows)"
-            )
+        check_n_neighbors(n_neighbors, len(self._X) - int(exclude_self), exclude_self=exclude_self)
         indices = np.zeros((len(queries), n_neighbors), dtype=np.int64)
         distances = np.zeros((len(queries), n_neighbors), dtype=np.float32)
         if n_neighbors == 0 or len(queries) == 0:
@@ -277,7 +278,7 @@ class InvertedFileIndex:
             )
         for start in range(0, len(queries), _RERANK_BLOCK):
             rows = slice(start, start + _RERANK_BLOCK)
-            indices[rows], distances[rows] = _rerank_exactly(
+            indices[rows], distances[rows] = rerank_exactly(
                 queries[rows].astype(np.float64),
                 self._X,
                 candidates[rows],
@@ -686,53 +687,3 @@ def _nearest_centroid(rows: torch.Tensor, centroids: torch.Tensor, block_size: i
         for start in range(0, len(rows), block_size)
     ]
     return torch.cat(parts)
-
-
-def _rerank_exactly(
-    queries: np.ndarray,
-    references: np.ndarray,
-    candidates: np.ndarray,
-    n_neighbors: int,
-    own: np.ndarray | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The ``n_neighbors`` candidates nearest by float64 distance, computed row by row.
-
-    Candidates of -1 (not found) count as infinitely far; a row left with
-    fewer than ``n_neighbors`` real candidates is searched exhaustively
-    (excluding the reference ``own[i]`` for query ``i`` when ``own`` is given).
-    """
-    missing = candidates < 0
-    # sorted, so that stable sorting breaks distance ties by the lower index
-    candidates = np.sort(np.where(missing, np.iinfo(np.int64).max, candidates), axis=1)
-    missing = candidates == np.iinfo(np.int64).max
-    safe = np.where(missing, 0, candidates)
-    difference = references[safe].astype(np.float64) - queries[:, None, :]
-    exact = np.sqrt(np.einsum("ijk,ijk->ij", difference, difference))
-    exact[missing] = np.inf
-    order = np.argsort(exact, axis=1, kind="stable")[:, :n_neighbors]
-    indices = np.take_along_axis(candidates, order, axis=1)
-    distances = np.take_along_axis(exact, order, axis=1)
-    for row in np.flatnonzero(np.isinf(distances).any(axis=1)):  # tiny indices only
-        everything = np.sqrt(((references - queries[row]) ** 2).sum(axis=1, dtype=np.float64))
-        if own is not None:
-            everything[own[row]] = np.inf
-        ranked = np.argsort(everything, kind="stable")[:n_neighbors]
-        indices[row], distances[row] = ranked, everything[ranked]
-    return indices, distances.astype(np.float32)
-
-
-def _as_2d_float(X: ArrayLike, name: str) -> np.ndarray:
-    """``X`` as a 2-D float32 or float64 array of finite values (not copied if it is one)."""
-    X = np.asarray(X)
-    if X.dtype not in (np.float32, np.float64):
-        X = X.astype(np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array, got shape {X.shape}")
-    if not np.isfinite(X).all():
-        raise ValueError(f"{name} contains NaN or infinity")
-    return X
-
-
-def _check_positive_int(value, name: str) -> None:
-    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")

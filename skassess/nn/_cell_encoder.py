@@ -15,8 +15,8 @@ the cell's embedding is the mean latent over its real vertices (as in arch2vec,
 Yan et al., NeurIPS 2020). The decoder rebuilds the cell from the vertex latents:
 a bilinear form scores every edge ``i -> j`` (``i < j``), a linear layer every op.
 
-This module is shared by :class:`~skassess.assessor.ArchitectureEmbedder`,
-:class:`~skassess.assessor.SemiSupervisedAssessor` and
+This module is shared by :class:`~skassess.ArchitectureEmbedder`,
+:class:`~skassess.SemiSupervisedAssessor` and
 :class:`~skassess.baselines.NeuralPredictor`.
 """
 

@@ -1,22 +1,16 @@
-"""The relation graph: blockwise exact kNN, kernel weights, normalised adjacency."""
+"""Nearest-neighbour search: exact blockwise kNN, the inverted file, and the auto rule."""
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
-import torch
 from sklearn.neighbors import NearestNeighbors
 
-from skassess.assessor._graph import (
+from skassess.neighbors import (
     ExactIndex,
-    adjacency_matrix,
+    InvertedFileIndex,
     attach,
-    degrees,
-    kernel_bandwidth,
-    kernel_weights,
     knn_graph,
     neighbor_index,
-    normalized_adjacency,
-    to_torch_sparse,
+    recall,
 )
 
 
@@ -97,89 +91,6 @@ def test_attach_checks_feature_count(rows):
         attach(rows[:, :5], rows, 1)
 
 
-def test_kernel_weights_follow_the_gaussian_formula():
-    distances = np.array([[0.5, 1.0], [2.0, 4.0]])
-    sigma = kernel_bandwidth(distances, kernel_width=0.5)
-    assert sigma == pytest.approx(0.5 * 1.875)
-    weights = kernel_weights(distances, sigma)
-    np.testing.assert_allclose(weights, np.exp(-(distances**2) / (2 * sigma**2)), rtol=1e-6)
-    assert weights.dtype == np.float32
-    thresholded = kernel_weights(distances, sigma, distance_threshold=1.0)
-    np.testing.assert_array_equal(thresholded[distances > 1.0], 0.0)
-    np.testing.assert_array_equal(thresholded[distances <= 1.0], weights[distances <= 1.0])
-
-
-def test_zero_bandwidth_keeps_only_zero_length_edges():
-    assert kernel_bandwidth(np.zeros((3, 0))) == 0.0
-    np.testing.assert_array_equal(kernel_weights([[0.0, 1.0]], 0.0), [[1.0, 0.0]])
-
-
-def _dense_adjacency(indices, weights):
-    dense = np.zeros((len(indices), len(indices)))
-    for i, (row, row_weights) in enumerate(zip(indices, weights, strict=True)):
-        for j, w in zip(row, row_weights, strict=True):
-            dense[i, j] = max(dense[i, j], w)
-    return np.maximum(dense, dense.T)
-
-
-def test_adjacency_is_the_max_symmetrisation(rows):
-    indices, distances = knn_graph(rows[:40], 4)
-    weights = kernel_weights(distances, kernel_bandwidth(distances))
-    adjacency = adjacency_matrix(indices, weights)
-    assert isinstance(adjacency, sp.csr_array)
-    assert adjacency.dtype == np.float32
-    np.testing.assert_allclose(adjacency.toarray(), _dense_adjacency(indices, weights), rtol=1e-6)
-    assert (adjacency != adjacency.T).nnz == 0
-    assert adjacency.diagonal().sum() == 0
-
-
-def test_adjacency_drops_zero_weight_edges():
-    adjacency = adjacency_matrix([[1], [0], [1]], [[0.0], [0.0], [1.0]])
-    assert adjacency.nnz == 2
-    with pytest.raises(ValueError, match="same shape"):
-        adjacency_matrix([[1], [0]], [[1.0, 1.0], [1.0, 1.0]])
-
-
-def test_normalized_adjacency_matches_dense_reference(rows):
-    indices, distances = knn_graph(rows[:40], 4)
-    weights = kernel_weights(distances, kernel_bandwidth(distances, 0.7))
-    adjacency = adjacency_matrix(indices, weights)
-    dense = adjacency.toarray().astype(np.float64) + np.eye(40)
-    inv_sqrt_degree = 1 / np.sqrt(dense.sum(axis=1))
-    expected = inv_sqrt_degree[:, None] * dense * inv_sqrt_degree[None, :]
-
-    normalized = normalized_adjacency(adjacency)
-    assert normalized.dtype == np.float32
-    np.testing.assert_allclose(normalized.toarray(), expected, rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(degrees(adjacency), dense.sum(axis=1), rtol=1e-6)
-    # sqrt(degree) is an eigenvector with eigenvalue 1, the spectrum is in [-1, 1]
-    root_degree = np.sqrt(degrees(adjacency))
-    np.testing.assert_allclose(normalized @ root_degree, root_degree, rtol=1e-5)
-    eigenvalues = np.linalg.eigvalsh(normalized.toarray().astype(np.float64))
-    assert eigenvalues.max() == pytest.approx(1.0, abs=1e-5)
-    assert eigenvalues.min() >= -1.0 - 1e-5
-
-
-def test_isolated_nodes_keep_their_self_loop():
-    adjacency = adjacency_matrix(np.zeros((3, 0), dtype=int), np.zeros((3, 0)))
-    np.testing.assert_array_equal(normalized_adjacency(adjacency).toarray(), np.eye(3))
-    without_loops = normalized_adjacency(adjacency, self_loops=False)
-    assert without_loops.nnz == 0
-
-
-def test_to_torch_sparse_matches_dense(rows):
-    indices, distances = knn_graph(rows[:30], 3)
-    graph = normalized_adjacency(adjacency_matrix(indices, kernel_weights(distances, 1.0)))
-    tensor = to_torch_sparse(graph)
-    assert tensor.layout == torch.sparse_csr
-    assert tensor.dtype == torch.float32
-    np.testing.assert_array_equal(tensor.to_dense().numpy(), graph.toarray())
-    features = torch.randn(30, 4, generator=torch.Generator().manual_seed(0))
-    np.testing.assert_allclose(
-        torch.sparse.mm(tensor, features).numpy(), graph @ features.numpy(), rtol=1e-5, atol=1e-6
-    )
-
-
 # --------------------------------------------------- selected rows, algorithms
 
 
@@ -213,27 +124,24 @@ def test_unknown_algorithm_is_rejected(rows):
 
 
 def test_auto_is_exact_for_few_rows_or_few_queries(monkeypatch, rows):
-    from skassess.assessor import _graph
-    from skassess.utils.neighbors import InvertedFileIndex
+    from skassess.neighbors import _search
 
     assert isinstance(neighbor_index(rows), ExactIndex)
     assert isinstance(neighbor_index(rows, algorithm="ivf", random_state=0), InvertedFileIndex)
     # pretend that 203 rows are many and 5 queries few
-    monkeypatch.setattr(_graph, "_AUTO_EXACT_MAX_ROWS", 200)
-    monkeypatch.setattr(_graph, "_AUTO_EXACT_MAX_QUERIES", 5)
+    monkeypatch.setattr(_search, "_AUTO_EXACT_MAX_ROWS", 200)
+    monkeypatch.setattr(_search, "_AUTO_EXACT_MAX_QUERIES", 5)
     assert isinstance(neighbor_index(rows, random_state=0), InvertedFileIndex)
     exact, _ = knn_graph(rows, 4, algorithm="exact")
     np.testing.assert_array_equal(knn_graph(rows, 4, rows=np.arange(5))[0], exact[:5])
     calls = []
-    monkeypatch.setattr(_graph, "neighbor_index", lambda *a, **k: calls.append(k) or 1 / 0)
+    monkeypatch.setattr(_search, "neighbor_index", lambda *a, **k: calls.append(k) or 1 / 0)
     with pytest.raises(ZeroDivisionError):
         knn_graph(rows, 4, rows=np.arange(6))  # six queries: the inverted file
     assert calls[0]["algorithm"] == "ivf"
 
 
 def test_ivf_graph_finds_nearly_all_exact_neighbors(rows):
-    from skassess.utils.neighbors import recall
-
     exact, _ = knn_graph(rows, 5, algorithm="exact")
     approximate, _ = knn_graph(rows, 5, algorithm="ivf", random_state=0)
     assert recall(approximate, exact) > 0.9

@@ -15,15 +15,40 @@ import torch
 from scipy.stats import norm, rankdata
 from torch.nn import functional as F
 
-__all__ = ["LOSSES", "gaussianised_ranks", "rank_preserving_line", "training_loss"]
+__all__ = [
+    "LOSSES",
+    "gaussianised_ranks",
+    "rank_preserving_line",
+    "training_loss",
+    "training_targets",
+]
 
 LOSSES = ("pairwise_logistic", "pairwise_hinge", "mse")
 
 
 def gaussianised_ranks(y: np.ndarray) -> np.ndarray:
-    """Map values to standard normal quantiles of their ranks (ties share a rank)."""
+    """Map values to standard normal quantiles of their ranks (ties share a rank).
+
+    Examples
+    --------
+    >>> gaussianised_ranks(np.array([3.0, 1.0])).round(3).tolist()
+    [0.674, -0.674]
+    """
     ranks = rankdata(y)
     return norm.ppf((ranks - 0.5) / len(y))
+
+
+def training_targets(name: str, y: np.ndarray) -> np.ndarray:
+    """What the loss ``name`` compares scores with: Gaussianised ranks for ``"mse"``, else ``y``.
+
+    Examples
+    --------
+    >>> training_targets("mse", np.array([0.1, 0.9, 0.5])).round(2).tolist()
+    [-0.97, 0.97, 0.0]
+    """
+    if name not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {name!r}")
+    return gaussianised_ranks(y) if name == "mse" else np.asarray(y, dtype=np.float64)
 
 
 def _ordered_pairs(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
