@@ -180,6 +180,11 @@ def test_label_propagation_is_harmonic_on_the_knn_graph():
     assert model.n_iter_ >= 1
 
 
+def test_labeled_only_checks_its_estimator():
+    with pytest.raises(ValueError, match="The 'estimator' parameter of LabeledOnly must be"):
+        LabeledOnly("forest").fit([[0.0], [1.0]], [0.0, 1.0])
+
+
 def test_label_propagation_counts_at_least_one_iteration():
     # scikit-learn's convention for iterative estimators, also with nothing to propagate
     X = np.arange(6.0).reshape(-1, 1)

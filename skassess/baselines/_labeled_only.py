@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
 from sklearn.metrics import r2_score
 from sklearn.utils import _safe_indexing, get_tags, indexable
+from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import (
     _check_sample_weight,
     _num_samples,
@@ -93,6 +94,8 @@ class LabeledOnly(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     (2, array([1.]))
     """
 
+    _parameter_constraints: ClassVar[dict] = {"estimator": [HasMethods(["fit", "predict"])]}
+
     def __init__(self, estimator: Any) -> None:
         self.estimator = estimator
 
@@ -111,6 +114,7 @@ class LabeledOnly(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         -------
         self
         """
+        self._validate_params()
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None "
