@@ -111,3 +111,14 @@ def test_each_predictor_fits_cells_with_unlabeled_ones(name):
     )
     predicted = predictor.fit(cells, y).predict(cells[:10])
     assert predicted.shape == (10,) and np.isfinite(predicted).all()
+
+
+def test_shared_params_are_set_where_the_predictor_has_them():
+    space = NASBench201()
+    shared = {"space": space, "max_iter": 4}
+    assessor = get_predictor("assessor", shared_params=shared)
+    assert assessor.max_iter == 4  # no `space` parameter: left out
+    forest = get_predictor("random-forest", shared_params=shared)
+    assert forest.get_params()["encode__space"] is space  # no `max_iter`: left out
+    explicit = get_predictor("assessor", shared_params=shared, max_iter=9)
+    assert explicit.max_iter == 9  # a keyword wins over a shared setting

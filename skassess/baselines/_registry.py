@@ -75,7 +75,7 @@ def available_predictors() -> dict[str, str]:
     return {name: entry.description for name, entry in _PREDICTORS.items()}
 
 
-def get_predictor(name: str, **params: Any) -> Any:
+def get_predictor(name: str, *, shared_params: dict[str, Any] | None = None, **params: Any) -> Any:
     """A fresh, unfitted performance predictor by its name.
 
     Every predictor takes a sequence of cells and targets in which ``NaN``
@@ -88,6 +88,11 @@ def get_predictor(name: str, **params: Any) -> Any:
     ----------
     name : str
         A name of :func:`available_predictors`; ``_`` may stand for ``-``.
+    shared_params : dict, optional
+        Settings shared by several predictors, each set like ``params`` where
+        the predictor has such a parameter and ignored where it has none: e.g.
+        ``{"space": space}``, which the assessor, fixing its vocabulary in
+        ``fit``, does not take.
     **params
         Parameters to set. A plain name sets every parameter of that name,
         however deep in the predictor's pipeline it is: ``random_state=0``
@@ -114,13 +119,17 @@ def get_predictor(name: str, **params: Any) -> Any:
     >>> forest = get_predictor("random-forest", n_estimators=10, random_state=0)
     >>> forest.get_params()["regress__estimator__n_estimators"]
     10
+    >>> get_predictor("assessor", shared_params={"space": None, "max_iter": 5}).max_iter
+    5
     """
     key = _canonical(name)
     entry = _PREDICTORS[key]
     module, _, attribute = entry.build.partition(":")
     predictor = getattr(import_module(module), attribute)(**entry.arguments)
-    if params:
-        predictor.set_params(**_where_set(predictor, params, key))
+    settings = _where_set(predictor, shared_params or {}, key, strict=False)
+    settings.update(_where_set(predictor, params, key, strict=True))
+    if settings:
+        predictor.set_params(**settings)
     return predictor
 
 
@@ -133,8 +142,13 @@ def _canonical(name: Any) -> str:
     return key
 
 
-def _where_set(predictor: Any, params: dict[str, Any], name: str) -> dict[str, Any]:
-    """``params`` with each plain name replaced by every nested parameter of that name."""
+def _where_set(
+    predictor: Any, params: dict[str, Any], name: str, *, strict: bool
+) -> dict[str, Any]:
+    """``params`` with each plain name replaced by every nested parameter of that name.
+
+    A name the predictor has nowhere raises when ``strict``, else is left out.
+    """
     available = predictor.get_params(deep=True)
     expanded: dict[str, Any] = {}
     for key, value in params.items():
@@ -142,7 +156,7 @@ def _where_set(predictor: Any, params: dict[str, Any], name: str) -> dict[str, A
             matches = [key] if key in available else []
         else:
             matches = [path for path in available if path.rpartition("__")[2] == key]
-        if not matches:
+        if not matches and strict:
             names = sorted({path.rpartition("__")[2] for path in available})
             raise ValueError(
                 f"predictor {name!r} has no parameter {key!r}; its parameters are "

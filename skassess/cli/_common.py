@@ -145,11 +145,9 @@ def build_predictor(name: str, seed: int, max_iter: int | None = None, space: An
     """
     from skassess.baselines import get_predictor
 
-    predictor = get_predictor(name, random_state=seed)
-    names = {path.rpartition("__")[2] for path in predictor.get_params(deep=True)}
-    wanted = {"max_iter": max_iter, "space": space}
-    present = {key: value for key, value in wanted.items() if value is not None and key in names}
-    return get_predictor(name, random_state=seed, **present) if present else predictor
+    shared = {"max_iter": max_iter, "space": space}
+    shared = {key: value for key, value in shared.items() if value is not None}
+    return get_predictor(name, random_state=seed, shared_params=shared)
 
 
 def describe_cell(cell: Any, space: Any = None) -> str:
