@@ -86,7 +86,8 @@ class OutputFolder:
         while not existing.exists() and existing != existing.parent:
             existing = existing.parent
         if not existing.is_dir():
-            raise CommandError(f"{option} {path}: {existing} is a file, not a folder")
+            where = "" if existing == path else f": {existing}"
+            raise CommandError(f"{option} {path}{where} is a file, not a folder")
         try:
             with tempfile.TemporaryFile(dir=existing):
                 pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from skassess.baselines import available_predictors
 from skassess.cli._arguments import (
     Formatter,
     add_benchmark,
@@ -83,7 +84,7 @@ def add_parser(commands: Any) -> None:
         "--predictor",
         type=predictor_list,
         metavar="NAME",
-        help=f"guided: predictor, one of {', '.join(_predictor_names())} "
+        help=f"guided: predictor, one of {', '.join(available_predictors())} "
         f"(default: {guided['predictor'][0]})",
     )
     search.add_argument(
@@ -132,12 +133,6 @@ def add_parser(commands: Any) -> None:
     )
     add_common(search, output="skassess-output")
     search.set_defaults(run=run)
-
-
-def _predictor_names() -> list[str]:
-    from skassess.baselines import available_predictors
-
-    return list(available_predictors())
 
 
 def run(args: argparse.Namespace) -> int:
