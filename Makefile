@@ -17,18 +17,27 @@ PIP_INDEX := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
 .PHONY: demo test lint docs bench clean
 
 $(BIN)/python:
+	@echo "[1/3] creating $(VENV) and upgrading pip"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.torch: | $(BIN)/python
-	$(BIN)/python -m pip install --quiet $(PIP_INDEX) "$(TORCH_SPEC)"
+	@echo "[2/3] installing $(TORCH_SPEC) (the largest download)"
+	$(BIN)/python -m pip install --progress-bar on $(PIP_INDEX) "$(TORCH_SPEC)"
+	touch $@
+
+# The demo needs the package and its dependencies only, not the extras.
+$(VENV)/.package: pyproject.toml $(VENV)/.torch
+	@echo "[3/3] installing skassess and its dependencies"
+	$(BIN)/python -m pip install --progress-bar on -e .
 	touch $@
 
 $(VENV)/.installed: pyproject.toml $(VENV)/.torch
+	@echo "[3/3] installing skassess with its test, docs, benchmarks and dask extras"
 	$(BIN)/python -m pip install --quiet -e ".[test,docs,benchmarks,dask]"
-	touch $@
+	touch $@ $(VENV)/.package
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.package
 	$(BIN)/skassess demo
 
 test: $(VENV)/.installed

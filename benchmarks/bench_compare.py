@@ -14,17 +14,23 @@ Benchmarks (loaded with :mod:`skassess.datasets`):
 - ``nb201``: NAS-Bench-201, ``cifar10_valid_val``;
 - ``graph``: NAS-Bench-Graph, Cora ``valid_perf``.
 
-Predictors (all ignore NaN targets in fit; the semi-supervised ones use them):
+Predictors: every name of :func:`skassess.baselines.available_predictors` (all
+ignore NaN targets in fit; the semi-supervised ones use them), built with
+:func:`skassess.baselines.get_predictor`:
 
-- ``random_forest``: E2EPP random forest on adjacency + one-hot ops (Sun et al., 2019);
-- ``mlp_paths``: BANANAS-style MLP on path encodings (White et al., 2021);
-- ``gradient_boosting``: histogram gradient boosting on adjacency + one-hot ops (NASLib);
-- ``embedding_label_propagation``: label propagation on auto-encoder embeddings;
-- ``embedding_knn``: kNN regression on auto-encoder embeddings;
-- ``neural_predictor``: the GCN Neural Predictor (Wen et al., 2019);
-- ``semi_supervised_assessor``: :class:`skassess.SemiSupervisedAssessor`;
-- ``embedder_gcn``: ``make_pipeline(ArchitectureEmbedder(), TransductiveGCNRegressor())``,
-  the two-stage design of Tang et al. (2020).
+- ``assessor``: :class:`skassess.SemiSupervisedAssessor`;
+- ``pipeline``: ``make_pipeline(ArchitectureEmbedder(), TransductiveGCNRegressor())``,
+  the two-stage design of Tang et al. (2020);
+- ``random-forest``: E2EPP random forest on adjacency + one-hot ops (Sun et al., 2019);
+- ``mlp``: BANANAS-style MLP on path encodings (White et al., 2021);
+- ``gradient-boosting``: histogram gradient boosting on adjacency + one-hot ops (NASLib);
+- ``embedding``: label propagation on auto-encoder embeddings;
+- ``embedding-knn``: kNN regression on auto-encoder embeddings;
+- ``neural-predictor``: the GCN Neural Predictor (Wen et al., 2019).
+
+Every predictor gets the benchmark's space, the data's longest path (path
+encodings) and float32 features where it has such parameters; ``--quick``
+shortens the training of the networks (``QUICK_PARAMS``).
 
 A predictor or benchmark that cannot be imported or loaded is skipped with a
 message; a fit that fails is recorded with its error and the run goes on.
@@ -34,7 +40,7 @@ Usage::
     python benchmarks/bench_compare.py --quick          # smoke run, a few minutes on 2 cores
     python benchmarks/bench_compare.py                  # full: hours on 2 cores
     python benchmarks/bench_compare.py --benchmarks nb201 --sizes 20 100 1000 \\
-        --predictors random_forest neural_predictor --seeds 0 1 2
+        --predictors random-forest neural-predictor --seeds 0 1 2
 
 Writes ``benchmarks/results/bench_compare[_quick].{json,md,png}`` (``--name`` for another stem).
 """
@@ -57,17 +63,18 @@ sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("SKASSESS_SHARED_DATA", ROOT.parent / "shared" / "data"))
 RESULTS = ROOT / "benchmarks" / "results"
 
+from skassess.baselines import available_predictors, get_predictor  # noqa: E402
+
 BENCHMARKS = ("nb101", "nb201", "graph")
-PREDICTORS = (
-    "random_forest",
-    "mlp_paths",
-    "gradient_boosting",
-    "embedding_label_propagation",
-    "embedding_knn",
-    "neural_predictor",
-    "semi_supervised_assessor",
-    "embedder_gcn",
-)
+PREDICTORS = tuple(available_predictors())
+#: ``--quick``: five epochs for the networks trained with torch; scikit-learn's models keep theirs.
+QUICK_PARAMS = {
+    "assessor": {"max_iter": 5},
+    "pipeline": {"max_iter": 5},
+    "embedding": {"embed__max_iter": 5},
+    "embedding-knn": {"embed__max_iter": 5},
+    "neural-predictor": {"max_iter": 5},
+}
 FULL = {
     "sizes": [20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
     "seeds": [0, 1, 2],
@@ -130,43 +137,10 @@ def splits(n_cells: int, seed: int, sizes: list[int], n_test: int, pool: int):
 
 def make_predictor(name: str, space, max_path_length: int, seed: int, quick: bool):
     """A fresh, unfitted predictor; raises ImportError when its module is missing."""
-    from sklearn.pipeline import make_pipeline
-
-    from skassess.baselines import (
-        make_embedding_predictor,
-        make_gradient_boosting_predictor,
-        make_mlp_predictor,
-        make_random_forest_predictor,
-    )
-    from skassess.encoders import PathEncoder
-
-    epochs = {"max_iter": 5} if quick else {}
-    if name == "random_forest":
-        return make_random_forest_predictor(space, random_state=seed)
-    if name == "mlp_paths":
-        paths = PathEncoder(space, max_path_length=max_path_length, dtype=np.float32)
-        return make_mlp_predictor(encoding=paths, random_state=seed)
-    if name == "gradient_boosting":
-        return make_gradient_boosting_predictor(space, random_state=seed)
-
-    import skassess
-
-    if name in ("embedding_label_propagation", "embedding_knn"):
-        embedder = skassess.ArchitectureEmbedder(space=space, random_state=seed, **epochs)
-        method = "knn" if name == "embedding_knn" else "label_propagation"
-        return make_embedding_predictor(embedder, method=method)
-    if name == "neural_predictor":
-        from skassess.baselines import NeuralPredictor
-
-        return NeuralPredictor(space=space, random_state=seed, **epochs)
-    if name == "semi_supervised_assessor":
-        return skassess.SemiSupervisedAssessor(random_state=seed, **epochs)
-    if name == "embedder_gcn":
-        return make_pipeline(
-            skassess.ArchitectureEmbedder(space=space, random_state=seed, **epochs),
-            skassess.TransductiveGCNRegressor(random_state=seed, **epochs),
-        )
-    raise ValueError(f"unknown predictor {name!r}; choose from {PREDICTORS}")
+    # Path and adjacency encodings are 0/1: float32 holds them exactly, in less memory.
+    shared = {"space": space, "max_path_length": max_path_length, "dtype": np.float32}
+    quick_params = QUICK_PARAMS.get(name, {}) if quick else {}
+    return get_predictor(name, random_state=seed, shared_params=shared, **quick_params)
 
 
 def evaluate(model, cells, y, test, pool_rows, labeled) -> dict:

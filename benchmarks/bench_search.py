@@ -50,6 +50,7 @@ def load(name: str, data: Path):
 
 
 def make_search(method: str, seed: int, args: argparse.Namespace):
+    from skassess.baselines import get_predictor
     from skassess.search import PredictorGuidedSearch, RandomSearch, RegularizedEvolution
 
     if method == "random":
@@ -59,15 +60,11 @@ def make_search(method: str, seed: int, args: argparse.Namespace):
             population_size=args.population_size, sample_size=args.sample_size, random_state=seed
         )
     if method == "guided":
-        from skassess import SemiSupervisedAssessor
-
-        estimator = SemiSupervisedAssessor(
-            max_iter=args.assessor_max_iter, n_ensemble=args.assessor_ensemble
+        estimator = get_predictor(
+            "assessor", max_iter=args.assessor_max_iter, n_ensemble=args.assessor_ensemble
         )
     else:
-        from skassess.baselines import make_random_forest_predictor
-
-        estimator = make_random_forest_predictor(n_estimators=100, n_jobs=1)
+        estimator = get_predictor("random-forest", n_estimators=100, n_jobs=1)
     return PredictorGuidedSearch(
         estimator,
         initial_size=args.initial_size,

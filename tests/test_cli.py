@@ -239,9 +239,8 @@ def test_search_unknown_metric_fails_cleanly(nb201_path, capsys):
 # -- convert --------------------------------------------------------------------------------
 
 
-def test_convert_a_small_tfrecord(tmp_path):
-    needs("skassess.datasets", "convert_nasbench101", "load_nasbench101")
-    needs("skassess.spaces", "NASBench101")
+def write_tiny_tfrecord(path):
+    """Five NAS-Bench-101 cells in the official format; returns the cells."""
     from skassess.datasets.nasbench101_tfrecord import make_record, write_records
     from skassess.spaces import NASBench101
 
@@ -249,8 +248,15 @@ def test_convert_a_small_tfrecord(tmp_path):
     records = [
         make_record(cell, 108, [100.0, 0.99, 0.9, 0.8 + i / 100]) for i, cell in enumerate(cells)
     ]
+    write_records(path, records)
+    return cells
+
+
+def test_convert_a_small_tfrecord(tmp_path):
+    needs("skassess.datasets", "convert_nasbench101", "load_nasbench101")
+    needs("skassess.spaces", "NASBench101")
     source = tmp_path / "tiny.tfrecord"
-    write_records(source, records)
+    cells = write_tiny_tfrecord(source)
     completed = skassess("convert", source, "--quiet")
     assert completed.returncode == 0, completed.stderr
     output = tmp_path / "tiny.npz"
@@ -310,3 +316,127 @@ def test_evaluate_reduced(nb201_path, tmp_path):
     assert set(results["random-forest"]) == {"30", "60"}
     assert len(results["random-forest"]["30"]["tau"]) == 3
     assert_png(tmp_path / "evaluate.png")
+
+
+# -- the output folder is checked before the work ---------------------------------------------
+
+
+def fail_if_called(*args, **kwargs):
+    raise AssertionError("the work started before the output folder was checked")
+
+
+@pytest.mark.parametrize(
+    "args, loader",
+    [
+        (["demo"], "load_nasbench_graph"),
+        (["search", "-b", "nasbench201", "--method", "random"], "load_nasbench201"),
+        (["evaluate", "-b", "nasbench201", "--predictors", "random-forest"], "load_nasbench201"),
+    ],
+)
+def test_an_unwritable_output_folder_fails_before_the_work(
+    args, loader, tmp_path, capsys, monkeypatch
+):
+    import skassess.datasets
+
+    monkeypatch.setattr(skassess.datasets, loader, fail_if_called)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    data = ["--data", blocker] if "-b" in args else []
+    completed = run_main(capsys, *args, *data, "--output-dir", blocker / "results", "--quiet")
+    line = assert_clean_failure(completed, 1)
+    assert "--output-dir" in line and "is a file, not a folder" in line
+    assert not (blocker / "results").exists()
+
+
+def test_convert_creates_its_output_folder(tmp_path):
+    needs("skassess.datasets", "convert_nasbench101", "load_nasbench101")
+    source = tmp_path / "tiny.tfrecord"
+    write_tiny_tfrecord(source)
+    output = tmp_path / "new" / "folder" / "tiny.npz"
+    completed = skassess("convert", source, "-o", output, "--quiet")
+    assert completed.returncode == 0, completed.stderr
+    from skassess.datasets import load_nasbench101
+
+    assert len(load_nasbench101(output)) == 5
+
+
+def test_convert_checks_its_output_folder_before_parsing(tmp_path, capsys, monkeypatch):
+    import skassess.datasets
+
+    monkeypatch.setattr(skassess.datasets, "convert_nasbench101", fail_if_called)
+    source = tmp_path / "tiny.tfrecord"
+    source.write_bytes(b"not parsed")
+    output = source / "out.npz"  # under a file
+    line = assert_clean_failure(run_main(capsys, "convert", source, "-o", output), 1)
+    assert "--output" in line and "not a folder" in line
+
+
+# -- data files: found as the loaders find them, damaged ones named ---------------------------
+
+
+def write_nb201_table(path, n=12):
+    from skassess.spaces import NASBench201
+
+    space = NASBench201()
+    cells = space.sample(n, random_state=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    values = np.linspace(50.0, 90.0, n)
+    np.savez(path, arch_str=np.array([space.arch_str(c) for c in cells]), cifar10_valid_val=values)
+    return path
+
+
+def test_the_command_finds_data_where_the_loaders_do(tmp_path, capsys, monkeypatch):
+    needs("skassess.datasets", "data_folders")
+    monkeypatch.delenv("SKASSESS_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "project").mkdir()
+    monkeypatch.chdir(tmp_path / "project")
+    write_nb201_table(tmp_path / "shared" / "data" / "nasbench201.npz")
+    from skassess.datasets import load_nasbench201
+
+    assert len(load_nasbench201()) == 12
+    completed = run_main(
+        capsys, "search", "-b", "nasbench201", "--method", "random", "--budget", 5,
+        "--output-dir", tmp_path / "out", "--quiet",
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert len(read_log(tmp_path / "out")) == 5
+
+
+def test_a_truncated_table_is_one_line_naming_the_file(tmp_path, capsys):
+    table = write_nb201_table(tmp_path / "nasbench201.npz", n=200)
+    table.write_bytes(table.read_bytes()[:-100])
+    completed = run_main(
+        capsys, "search", "-b", "nasbench201", "--data", table, "--output-dir", tmp_path / "out"
+    )
+    line = assert_clean_failure(completed, 1)
+    assert str(table) in line and "truncated" in line
+
+
+# -- options that would do nothing are refused ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, status, words",
+    [
+        (["--method", "random", "--population-size", "5"], 2, "--population-size is an option of"),
+        (["--method", "random", "--predictor", "mlp"], 2, "--predictor is an option of"),
+        (["--method", "evolution", "--initial-size", "5"], 2, "--initial-size is an option of"),
+        (["--method", "guided", "--sample-size", "5"], 2, "--sample-size is an option of"),
+        (["--budget", "20", "--initial-size", "20"], 1, "--initial-size 20 is not below"),
+    ],
+)
+def test_options_that_do_nothing_are_refused(args, status, words, tmp_path, capsys):
+    # A missing data file would be the next error: the options are checked before anything.
+    completed = run_main(
+        capsys, "search", "-b", "nasbench201", "--data", tmp_path / "absent.npz", *args,
+        "--output-dir", tmp_path / "out",
+    )  # fmt: skip
+    assert words in assert_clean_failure(completed, status)
+
+
+def test_data_for_nasbench_graph_is_refused(tmp_path, capsys):
+    completed = run_main(
+        capsys, "search", "--method", "random", "--data", tmp_path, "--output-dir", tmp_path
+    )
+    assert "NAS-Bench-Graph needs no file" in assert_clean_failure(completed, 2)

@@ -301,3 +301,16 @@ def test_path_counts_match_recursion_on_random_dags(drawn):
     for ops in _paths(cell):
         expected[index["->".join(["input", *ops, "output"])]] += 1
     np.testing.assert_array_equal(encoder.transform([cell])[0], expected)
+
+
+@pytest.mark.parametrize(
+    "Encoder, params, name",
+    [
+        (AdjacencyOpsEncoder, {"space": "nasbench101"}, "space"),
+        (PathEncoder, {"space": 101}, "space"),
+        (PathEncoder, {"binary": "yes"}, "binary"),
+    ],
+)
+def test_parameters_are_declared_and_checked(Encoder, params, name):
+    with pytest.raises(ValueError, match=f"The '{name}' parameter of {Encoder.__name__} must be"):
+        Encoder(**params).fit([SMALL])

@@ -9,13 +9,14 @@ cross-validation. The encoder (or embedder) is still fitted on every row.
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.neural_network import MLPRegressor
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skassess.baselines._label_propagation import LabelPropagationRegressor
@@ -27,6 +28,7 @@ __all__ = [
     "make_mlp_predictor",
     "make_gradient_boosting_predictor",
     "make_embedding_predictor",
+    "make_two_stage_predictor",
 ]
 
 _ENCODERS = {"adjacency": AdjacencyOpsEncoder, "path": PathEncoder}
@@ -229,12 +231,53 @@ def make_embedding_predictor(
     else:
         raise ValueError(f"method must be 'label_propagation' or 'knn', got {method!r}")
     if embedder is None:
-        try:
-            from skassess.assessor import ArchitectureEmbedder
-        except (ImportError, AttributeError) as exc:
-            raise ImportError(
-                "the default embedder, skassess.ArchitectureEmbedder, is not available "
-                f"({exc}); pass embedder=... explicitly"
-            ) from exc
-        embedder = ArchitectureEmbedder(random_state=random_state)
+        embedder = _assessor_module().ArchitectureEmbedder(random_state=random_state)
     return Pipeline([("embed", embedder), ("scale", StandardScaler()), ("regress", regressor)])
+
+
+def make_two_stage_predictor(space: Any = None, *, random_state: Any = None) -> Pipeline:
+    """The semi-supervised assessor in two stages: an embedder, then a GCN on its graph.
+
+    The design of Tang et al., "A Semi-Supervised Assessor of Neural
+    Architectures", CVPR 2020: a graph auto-encoder
+    (:class:`skassess.ArchitectureEmbedder`) embeds every cell, labeled or not;
+    a transductive graph convolutional network
+    (:class:`skassess.TransductiveGCNRegressor`) then regresses performance
+    over the relation graph of those embeddings. The two stages are trained
+    one after the other, where :class:`skassess.SemiSupervisedAssessor` trains
+    them jointly.
+
+    Parameters
+    ----------
+    space : CellSpace, optional
+        Passed to the embedder; None learns the op vocabulary in ``fit``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds both stages.
+
+    Returns
+    -------
+    Pipeline
+        Steps ``"architectureembedder"`` and ``"transductivegcnregressor"``.
+
+    Examples
+    --------
+    >>> from skassess.baselines import make_two_stage_predictor
+    >>> [name for name, _ in make_two_stage_predictor().steps]
+    ['architectureembedder', 'transductivegcnregressor']
+    """
+    assessor = _assessor_module()
+    return make_pipeline(
+        assessor.ArchitectureEmbedder(space=space, random_state=random_state),
+        assessor.TransductiveGCNRegressor(random_state=random_state),
+    )
+
+
+def _assessor_module() -> Any:
+    """:mod:`skassess.assessor`, imported on first use (it needs torch)."""
+    try:
+        return import_module("skassess.assessor")
+    except ImportError as exc:
+        raise ImportError(
+            f"skassess.assessor is not available ({exc}); the default embedder and the "
+            "two-stage predictor need it (and torch)"
+        ) from exc

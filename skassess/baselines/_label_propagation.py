@@ -59,7 +59,9 @@ class LabelPropagationRegressor(RegressorMixin, BaseEstimator):
     labeled_mask_ : ndarray of bool, shape (n_samples,)
         Which training rows were labeled.
     n_iter_ : int
-        Conjugate-gradient iterations run (0 when there was nothing to solve).
+        Conjugate-gradient iterations run, at least 1 (scikit-learn's convention
+        for iterative estimators): 1 also when there was nothing to solve, every
+        row being labeled or out of reach of any label.
     n_features_in_ : int
         Number of features seen in fit.
 
@@ -119,6 +121,7 @@ class LabelPropagationRegressor(RegressorMixin, BaseEstimator):
             graph = NearestNeighbors(n_neighbors=min(self.n_neighbors, len(X) - 1)).fit(X)
             weights = graph.kneighbors_graph(mode="connectivity")
             values = self._propagate(weights.maximum(weights.T).tocsr(), values, labeled)
+        self.n_iter_ = max(self.n_iter_, 1)
         self.transduction_ = values
         self.labeled_mask_ = labeled
         return self

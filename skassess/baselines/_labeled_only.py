@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
 from sklearn.utils import _safe_indexing, get_tags, indexable
+from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted
 
 from skassess.utils.validation import labeled_mask, labeled_r2_score
@@ -47,6 +48,8 @@ class LabeledOnly(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     (2, array([1.]))
     """
 
+    _parameter_constraints: ClassVar[dict] = {"estimator": [HasMethods(["fit", "predict"])]}
+
     def __init__(self, estimator: Any) -> None:
         self.estimator = estimator
 
@@ -65,6 +68,7 @@ class LabeledOnly(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         -------
         self
         """
+        self._validate_params()
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None "

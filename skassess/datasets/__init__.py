@@ -14,7 +14,7 @@ fast ``.npz`` format.
 """
 
 from skassess.datasets._benchmark import Benchmark, UnknownCellError
-from skassess.datasets._home import get_data_home
+from skassess.datasets._home import data_folders, get_data_home
 from skassess.datasets._nasbench101 import RUN_METRICS, convert_nasbench101, load_nasbench101
 from skassess.datasets._nasbench201 import load_nasbench201
 from skassess.datasets._nasbench_graph import load_nasbench_graph
@@ -35,6 +35,7 @@ __all__ = [
     "RunTable",
     "UnknownCellError",
     "convert_nasbench101",
+    "data_folders",
     "get_data_home",
     "load_nasbench101",
     "load_nasbench201",

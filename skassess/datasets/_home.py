@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["find_data_file", "get_data_home"]
+__all__ = ["data_folders", "find_data_file", "get_data_home"]
 
 DATA_HOME_VARIABLE = "SKASSESS_DATA"
 
@@ -40,7 +40,13 @@ def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
 def find_data_file(
     path: str | os.PathLike | None, file_names: Sequence[str], what: str, where_to_get: str
 ) -> Path:
-    """Resolve a benchmark file: ``path`` when given, else the first of ``file_names`` found.
+    """Resolve a benchmark file: ``path``, or the first of ``file_names`` in the data folders.
+
+    ``path`` may name the file itself or a folder holding one of
+    ``file_names``. Without it, the folders are, in order: ``$SKASSESS_DATA``
+    when it is set, else ``~/skassess_data`` and then ``../shared/data``
+    (beside the working directory, where the project keeps its shared tables).
+    The command line looks in the same places.
 
     Raises
     ------
@@ -49,20 +55,45 @@ def find_data_file(
     """
     if path is not None:
         path = Path(path).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{what}: no file at {path}{' (it is a folder)' if path.is_dir() else ''}. "
-                f"{where_to_get}"
-            )
-        return path
-    home = get_data_home()
-    candidates = [home / name for name in file_names]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    looked = ", ".join(str(c) for c in candidates)
+        if path.is_file():
+            return path
+        if not path.is_dir():
+            raise FileNotFoundError(f"{what}: no file at {path}. {where_to_get}")
+        folders = [path]
+    else:
+        folders = data_folders()
+    for folder in folders:
+        for name in file_names:
+            if (folder / name).is_file():
+                return folder / name
+    looked = ", ".join(str(folder) for folder in folders)
+    if path is not None:
+        raise FileNotFoundError(
+            f"{what}: the folder {path} holds none of {', '.join(file_names)}. {where_to_get}"
+        )
     raise FileNotFoundError(
-        f"{what}: no path given and none of {looked} exists (the data folder is "
-        f"${DATA_HOME_VARIABLE}, else ~/skassess_data). Pass path=... or put the file "
-        f"there. {where_to_get}"
+        f"{what}: no path given and none of {', '.join(file_names)} is in {looked} (the "
+        f"data folder is ${DATA_HOME_VARIABLE}, else ~/skassess_data, then ../shared/data). "
+        f"Pass path=... (the file or its folder) or put the file there. {where_to_get}"
     )
+
+
+def data_folders() -> list[Path]:
+    """The folders searched for a benchmark file when no path is given, in order.
+
+    ``$SKASSESS_DATA`` alone when it is set; else ``~/skassess_data``, then
+    ``../shared/data`` relative to the working directory.
+
+    Returns
+    -------
+    list of pathlib.Path
+
+    Examples
+    --------
+    >>> from skassess.datasets import data_folders, get_data_home
+    >>> data_folders()[0] == get_data_home()
+    True
+    """
+    if os.environ.get(DATA_HOME_VARIABLE):
+        return [get_data_home()]
+    return [get_data_home(), Path.cwd().parent / "shared" / "data"]

@@ -18,7 +18,6 @@ import hashlib
 import os
 import sys
 import warnings
-import zipfile
 from array import array
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 from skassess._cell import Cell, InvalidCellError
 from skassess.datasets._benchmark import Benchmark
 from skassess.datasets._home import find_data_file, get_data_home
+from skassess.datasets._npz import is_zip_file, read_npz
 from skassess.datasets._protobuf import ProtobufDecodeError
 from skassess.datasets._runs import RunTable
 from skassess.datasets._tfrecord import CorruptedFileError, iter_tfrecords
@@ -88,10 +88,10 @@ def load_nasbench101(
     ----------
     path : str or path-like, optional
         An official TFRecord file, a cache written by
-        :func:`convert_nasbench101`, or a single-run table (``.npz``). By
-        default the first of ``nasbench_full.tfrecord``,
-        ``nasbench_only108.tfrecord`` and ``nasbench101.npz`` found in
-        :func:`get_data_home`.
+        :func:`convert_nasbench101`, a single-run table (``.npz``), or a
+        folder holding one of them. By default the first of
+        ``nasbench_full.tfrecord``, ``nasbench_only108.tfrecord`` and
+        ``nasbench101.npz`` found in :func:`data_folders`.
     epochs : int, default=108
         Epoch budget whose run means fill :attr:`Benchmark.metrics`, for the
         files that have several (4, 12, 36 or 108 in ``nasbench_full``).
@@ -132,7 +132,8 @@ def load_nasbench101(
         A :class:`ValueError`, if a TFRecord file is damaged or a record
         malformed, naming its byte offset and index; nothing is cached then.
     ValueError
-        If ``epochs`` is not a budget of the file, or a table is malformed.
+        If ``epochs`` is not a budget of the file, or a table is truncated,
+        damaged or malformed (naming the file).
 
     Notes
     -----
@@ -153,11 +154,11 @@ def load_nasbench101(
     >>> bench.query([cell], metric="training_time")  # doctest: +SKIP
     """
     path = find_data_file(path, FILE_NAMES, NAME, WHERE_TO_GET)
-    if _is_npz(path):
-        with _open_npz(path) as data:
-            if CACHE_FORMAT in _string(data, "format"):
-                return _from_run_arrays(_read_cache_arrays(data, path), epochs)
-            return _from_table(data, path)
+    if path.suffix == ".npz" or is_zip_file(path):
+        data = read_npz(path, "a NAS-Bench-101 table")
+        if CACHE_FORMAT in _string(data, "format"):
+            return _from_run_arrays(_read_cache_arrays(data, path), epochs)
+        return _from_table(data, path)
     arrays = _read_cache(path) if cache else None
     if arrays is None:
         arrays = parse_nasbench101_tfrecord(path, progress=progress)
@@ -405,15 +406,15 @@ def _read_cache(source: Path) -> dict[str, np.ndarray] | None:
         if not candidate.is_file():
             continue
         try:
-            with np.load(candidate, allow_pickle=False) as data:
-                if (
-                    CACHE_FORMAT in _string(data, "format")
-                    and int(data["format_version"]) == CACHE_VERSION
-                    and int(data["source_size"]) == stat.st_size
-                    and int(data["source_mtime_ns"]) == stat.st_mtime_ns
-                ):
-                    return _read_cache_arrays(data, candidate)
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            data = read_npz(candidate, "a NAS-Bench-101 cache")
+            if (
+                CACHE_FORMAT in _string(data, "format")
+                and int(data["format_version"]) == CACHE_VERSION
+                and int(data["source_size"]) == stat.st_size
+                and int(data["source_mtime_ns"]) == stat.st_mtime_ns
+            ):
+                return _read_cache_arrays(data, candidate)
+        except (OSError, ValueError, KeyError):
             continue  # unreadable or stale: parse the source again
     return None
 
@@ -450,7 +451,7 @@ def _read_cache_arrays(data: Any, path: Path) -> dict[str, np.ndarray]:
             f"{int(data['format_version'])}; this version reads {CACHE_VERSION}. "
             "Convert the TFRecord file again."
         )
-    return {key: data[key] for key in data.files}
+    return dict(data)
 
 
 # -- building the Benchmark ----------------------------------------------------------
@@ -485,7 +486,7 @@ def _from_table(data: Any, path: Path) -> Benchmark:
     from skassess.spaces import NASBench101
 
     required = ("hashes", "adjacency", "ops", "op_names", "num_vertices", "test_acc")
-    missing = [key for key in required if key not in data.files]
+    missing = [key for key in required if key not in data]
     if missing:
         raise ValueError(
             f"{path} is neither an official NAS-Bench-101 file nor a table of it: "
@@ -496,7 +497,7 @@ def _from_table(data: Any, path: Path) -> Benchmark:
     if tuple(op_names.tolist()) != tuple(space.op_names):
         raise ValueError(f"{path}: op_names {op_names.tolist()} differ from {space.op_names}")
     cells = cells_from_arrays(data["adjacency"], data["ops"], data["num_vertices"], op_names)
-    metrics = {name: data[key] for key, name in _TABLE_METRICS.items() if key in data.files}
+    metrics = {name: data[key] for key, name in _TABLE_METRICS.items() if key in data}
     return Benchmark(
         NAME, space, cells, metrics, "test_accuracy", hashes=data["hashes"].astype(str)
     )
@@ -596,17 +597,5 @@ def _read_only(matrix: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def _open_npz(path: Path) -> Any:
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{path} is not a readable .npz file: {exc}") from None
-
-
-def _is_npz(path: Path) -> bool:
-    with open(path, "rb") as file:
-        return file.read(4) == b"PK\x03\x04"
-
-
 def _string(data: Any, key: str) -> str:
-    return str(data[key]) if key in data.files else ""
+    return str(data[key]) if key in data else ""

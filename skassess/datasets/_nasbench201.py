@@ -8,6 +8,7 @@ import numpy as np
 
 from skassess.datasets._benchmark import Benchmark
 from skassess.datasets._home import find_data_file
+from skassess.datasets._npz import read_npz
 
 __all__ = ["load_nasbench201"]
 
@@ -30,7 +31,8 @@ def load_nasbench201(path: str | os.PathLike | None = None) -> Benchmark:
     path : str or path-like, optional
         A ``.npz`` table with the arrays ``index`` (official index),
         ``arch_str`` (official architecture string) and one float array per
-        metric. By default ``nasbench201.npz`` in :func:`get_data_home`.
+        metric, or a folder holding ``nasbench201.npz``. By default
+        ``nasbench201.npz`` in :func:`data_folders`.
 
     Returns
     -------
@@ -49,26 +51,26 @@ def load_nasbench201(path: str | os.PathLike | None = None) -> Benchmark:
     FileNotFoundError
         If the file does not exist, saying where it looked.
     ValueError
-        If the table lacks ``arch_str`` or a string is not a NAS-Bench-201 cell
-        (naming its row).
+        If the file is truncated or damaged, the table lacks ``arch_str``, or a
+        string is not a NAS-Bench-201 cell (naming its row).
     """
     from skassess.spaces import NASBench201
 
     path = find_data_file(path, FILE_NAMES, NAME, WHERE_TO_GET)
     space = NASBench201()
-    with np.load(path, allow_pickle=False) as data:
-        if "arch_str" not in data.files:
-            raise ValueError(f"{path} has no 'arch_str' array; is it a NAS-Bench-201 table?")
-        arch_strings = data["arch_str"].astype(str)
-        n_cells = len(arch_strings)
-        metrics = {
-            key: data[key]
-            for key in data.files
-            if key not in _NOT_METRICS
-            and data[key].shape == (n_cells,)
-            and np.issubdtype(data[key].dtype, np.floating)
-        }
-        index = data["index"] if "index" in data.files else np.arange(n_cells)
+    data = read_npz(path, "a NAS-Bench-201 table")
+    if "arch_str" not in data:
+        raise ValueError(f"{path} has no 'arch_str' array; is it a NAS-Bench-201 table?")
+    arch_strings = data["arch_str"].astype(str)
+    n_cells = len(arch_strings)
+    metrics = {
+        key: values
+        for key, values in data.items()
+        if key not in _NOT_METRICS
+        and values.shape == (n_cells,)
+        and np.issubdtype(values.dtype, np.floating)
+    }
+    index = data.get("index", np.arange(n_cells))
     if TARGET not in metrics:
         raise ValueError(f"{path} has no {TARGET!r} array; it has {sorted(metrics)}")
     cells = []

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
 from skassess._cell import Cell, InvalidCellError, as_cells, cells_to_arrays
@@ -20,6 +21,11 @@ class _BaseCellEncoder(TransformerMixin, BaseEstimator):
     :meth:`_encode`, which subclasses implement without any Python loop over
     cells.
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "space": [None, HasMethods(["validate"])],
+        "dtype": "no_validation",  # any floating dtype spelling; checked in fit
+    }
 
     def __init__(self, space: Any = None, dtype: Any = np.float64) -> None:
         self.space = space
@@ -39,6 +45,7 @@ class _BaseCellEncoder(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        self._validate_params()
         cells = self._check_cells(X)
         if not np.issubdtype(np.dtype(self.dtype), np.floating):
             raise ValueError(f"dtype must be a floating-point type, got {self.dtype!r}")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import warnings
 from numbers import Integral
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.utils._param_validation import Interval
 
 from skassess._cell import Cell
 from skassess.encoders._base import _BaseCellEncoder
@@ -74,6 +75,12 @@ class PathEncoder(_BaseCellEncoder):
     array([0., 1., 1.])
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        **_BaseCellEncoder._parameter_constraints,
+        "max_path_length": [None, Interval(Integral, 0, None, closed="left")],
+        "binary": ["boolean"],
+    }
+
     def __init__(
         self,
         space: Any = None,
@@ -89,12 +96,8 @@ class PathEncoder(_BaseCellEncoder):
         if self.max_path_length is None:
             adjacency, _, n_vertices = self._pack(cells)
             self.max_path_length_ = int(_longest_paths(adjacency, n_vertices).max(initial=0))
-        elif isinstance(self.max_path_length, Integral) and self.max_path_length >= 0:
-            self.max_path_length_ = int(self.max_path_length)
         else:
-            raise ValueError(
-                f"max_path_length must be a non-negative int or None, got {self.max_path_length!r}"
-            )
+            self.max_path_length_ = int(self.max_path_length)
         n_ops = len(self.ops_)
         # offsets[l]: index of the first feature of the paths through l inner vertices
         self._offsets = np.cumsum(
