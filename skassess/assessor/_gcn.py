@@ -39,6 +39,7 @@ from skassess._torch import (
 from skassess.neighbors import ALGORITHMS
 from skassess.nn import (
     LOSSES,
+    EarlyStopping,
     GraphConvHead,
     RelationGraph,
     fit_scores,
@@ -303,7 +304,7 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         graph = self.relation_graph(device, seed).fit(X, reference_rows=train_rows)
         head = self.make_head(X.shape[1], generator, device)
         embeddings = graph.embeddings_
-        self.loss_curve_, stopper = self.train_head(
+        curve, stopper = self.train_head(
             head,
             lambda rows: head(embeddings[rows], *graph.neighbourhood(rows)),
             train_rows,
@@ -311,10 +312,8 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
             generator,
             validation_rows,
         )
-        self.n_iter_ = len(self.loss_curve_)
-        self.validation_scores_ = stopper.scores if self.early_stopping else None
-        self.best_validation_score_ = stopper.best_score if self.early_stopping else None
-        return self.set_fitted(head, graph, y, train_rows)
+        validation = stopper if len(validation_rows) else None
+        return self.set_fitted(head, graph, y, train_rows, curve, validation)
 
     def relation_graph(self, device: torch.device, seed: int) -> RelationGraph:
         """An unfitted :class:`~skassess.nn.RelationGraph` with this regressor's settings."""
@@ -384,16 +383,26 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         )
 
     def set_fitted(
-        self, head: GraphConvHead, graph: RelationGraph, y: np.ndarray, train_rows: np.ndarray
+        self,
+        head: GraphConvHead,
+        graph: RelationGraph,
+        y: np.ndarray,
+        train_rows: np.ndarray,
+        loss_curve: list[float],
+        validation: EarlyStopping | None = None,
     ) -> TransductiveGCNRegressor:
         """Keep a trained head and its graph over every training row; score those rows.
 
-        Used by :meth:`fit`, and by :class:`~skassess.SemiSupervisedAssessor`
-        after it fine-tunes the head with the encoder (the graph is then over
-        the fine-tuned embeddings).
+        Used by :meth:`fit`, and by :class:`~skassess.SemiSupervisedAssessor`,
+        which trains the head together with the cell encoder (the graph is then
+        over the trained encoder's embeddings).
         """
         self.head_ = head.cpu().eval()
         self.graph_ = graph.cpu()
+        self.n_features_in_ = int(graph.embeddings_.shape[1])
+        self.loss_curve_, self.n_iter_ = loss_curve, len(loss_curve)
+        self.validation_scores_ = None if validation is None else validation.scores
+        self.best_validation_score_ = None if validation is None else validation.best_score
         rows = torch.arange(len(y))
         raw = np.concatenate(
             [
