@@ -262,6 +262,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         embedder = clone(self.embedder).set_params(random_state=derive_seed(rng), **parts)
         embedder.fit(cells)  # stage 1, unsupervised, shared by every member
         regressor = clone(self.regressor).set_params(**parts)
+        regressor._validate_params()  # its fit is not called: the assessor trains its head
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_ensemble)
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
             delayed(self._fit_member)(embedder, regressor, cells, target, int(seed), member)
