@@ -86,7 +86,7 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         Cells reconstructed per step, and per chunk in ``transform`` (which
         bounds its memory).
     learning_rate_init : float, default=1e-3
-        Adam's step size; it decays to zero along a cosine.
+        Adam's step size (constant).
     alpha : float, default=0.0
         L2 penalty (Adam weight decay).
     tol : float, default=1e-4
@@ -252,6 +252,7 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
             alpha=self.alpha,
             generator=generator,
             after_epoch=lambda epoch, loss: stopper.update(-loss),
+            cosine=False,  # it stops on a tolerance
             verbose=self.verbose,
         )
         self.n_iter_ = len(self.loss_curve_)

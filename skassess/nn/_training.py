@@ -3,8 +3,9 @@
 Every torch estimator (the auto-encoder, the GCN regressor, the assessor's
 end-to-end fine-tuning, the Neural Predictor) trains the same way: epochs over
 a set of rows in an order drawn from the fit's own generator, minibatches,
-Adam with decoupled L2 (``weight_decay``), and a learning rate that decays to
-zero along a cosine over all the steps. What differs is the loss of a
+Adam with L2 (``weight_decay``), and a learning rate that decays to zero
+along a cosine over all the steps (or stays constant, for the auto-encoder,
+which stops on a tolerance). What differs is the loss of a
 minibatch (``step``) and what happens after an epoch (``after_epoch``:
 rebuilding the relation graph, checking a validation score), which the
 estimators pass in. :func:`fit_scores` is that loop for a network that
@@ -40,6 +41,7 @@ def train_epochs(
     alpha: float,
     generator: torch.Generator,
     after_epoch: Callable[[int, float], bool] | None = None,
+    cosine: bool = True,
     verbose: int = 0,
     label: str = "epoch",
 ) -> list[float]:
@@ -59,13 +61,16 @@ def train_epochs(
     batch_size : int
         Rows per step (at most ``n_rows``).
     learning_rate_init : float
-        Adam's step size at the start; it decays to zero along a cosine.
+        Adam's step size (at the start, with ``cosine``).
     alpha : float
         L2 penalty (Adam's ``weight_decay``).
     generator : torch.Generator
         The fit's CPU generator: it orders the rows of every epoch.
     after_epoch : callable, optional
         ``after_epoch(epoch, mean_loss)`` after each epoch; returning True stops.
+    cosine : bool, default=True
+        Decay the step size to zero along a cosine over all the steps; else
+        keep it constant (for training that stops on a tolerance).
     verbose : int, default=0
         Print each epoch's loss and time when positive.
     label : str, default="epoch"
@@ -91,7 +96,9 @@ def train_epochs(
     batch_size = min(batch_size, n_rows)
     optimizer = torch.optim.Adam(parameters, lr=learning_rate_init, weight_decay=alpha)
     n_steps = -(-n_rows // batch_size) * max_iter
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(n_steps, 1))
+    schedule = None
+    if cosine:
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(n_steps, 1))
     curve: list[float] = []
     for epoch in range(max_iter):
         start = time.perf_counter()
@@ -103,7 +110,8 @@ def train_epochs(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            schedule.step()
+            if schedule is not None:
+                schedule.step()
             total += loss.item() * len(rows)
         curve.append(total / n_rows)
         if verbose:
