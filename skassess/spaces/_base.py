@@ -614,26 +614,21 @@ class CellSpace:
         The inputs are as for :meth:`_prune_block`. Returns the hashes and a
         mask of the cells that are not in the space (their hash is meaningless).
         """
-        n_cells, n = ops.shape
         edges, keep, sizes, empty, bad = self._prune_block(adjacency, ops)
-        hashes = np.empty(n_cells, dtype="<U32")
+        hashes = np.empty(ops.shape[0], dtype="<U32")
         if empty.any():
             empty_hash = self._empty_hash()
             if empty_hash is None:
                 bad |= empty
             else:
                 hashes[empty] = empty_hash
-        labels = self._label_array()
-        for size in np.unique(sizes[~bad & ~empty]).tolist():
-            rows = np.flatnonzero((sizes == size) & ~bad & ~empty)
-            if size == n:
-                block, block_ops = edges[rows], ops[rows]
-            else:
-                order = np.argsort(~keep[rows], axis=1, kind="stable")[:, :size]
-                block = np.take_along_axis(edges[rows], order[:, :, None], axis=1)
-                block = np.take_along_axis(block, order[:, None, :], axis=2)
-                block_ops = np.take_along_axis(ops[rows], order, axis=1)
-            hashes[rows] = module_hashes(block, labels[block_ops])
+        rows = np.flatnonzero(~bad & ~empty)
+        if rows.size:  # kept vertices first, in their order; pruned ones become padding
+            order = np.argsort(~keep[rows], axis=1, kind="stable")
+            block = np.take_along_axis(edges[rows], order[:, :, None], axis=1)
+            block = np.take_along_axis(block, order[:, None, :], axis=2)
+            block_ops = np.take_along_axis(ops[rows], order, axis=1)
+            hashes[rows] = module_hashes(block, self._label_array()[block_ops], sizes[rows])
         return hashes, bad
 
     def _empty_hash(self) -> str | None:
