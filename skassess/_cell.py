@@ -49,6 +49,10 @@ class Cell:
     orders are different values but share their space's canonical hash, see
     :meth:`skassess.spaces.CellSpace.hash`.
 
+    The cell keeps a read-only copy of ``matrix``, as nasbench's ``ModelSpec``
+    does: the caller's array stays writable, and writing it later does not
+    change the cell.
+
     The constructor checks the structure only (square 0/1 upper-triangular
     matrix, one op per vertex); whether the cell belongs to a search space is
     the space's business (:meth:`skassess.spaces.CellSpace.validate`).
@@ -184,7 +188,7 @@ def _check_matrix(matrix: Any) -> np.ndarray:
             f"matrix is {what}: edge {i} -> {j}; edges must go from a lower to a "
             "higher vertex index"
         )
-    return np.ascontiguousarray(array, dtype=np.uint8)
+    return np.array(array, dtype=np.uint8, order="C")  # a copy of its own, as ModelSpec makes
 
 
 # The dtype kinds of np.number: unsigned, signed, float, complex and timedelta.

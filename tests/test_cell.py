@@ -130,3 +130,21 @@ def test_matrix_checks_decide_as_isin_and_tril(matrix):
         message = "0 or 1" if not zero_one else "upper-triangular|self-loop"
         with pytest.raises(InvalidCellError, match=message):
             Cell(matrix, ops)
+
+
+def test_cell_copies_the_callers_array_as_modelspec_does():
+    from skassess.spaces import NASBench101
+
+    space = NASBench101()
+    table = np.zeros((2, 3, 3), dtype=np.uint8)  # e.g. rows of a loaded table
+    table[0] = [[0, 1, 1], [0, 0, 1], [0, 0, 0]]
+    ops = ["input", "conv3x3-bn-relu", "output"]
+    cell = Cell(table[0], ops)
+    before = space.hash(cell)
+    assert space.is_valid(cell)
+    assert table.flags.writeable and table[0].flags.writeable  # the caller keeps its array
+    table[0] = 0  # disconnects the view the cell was built from
+    assert cell.matrix.tolist() == [[0, 1, 1], [0, 0, 1], [0, 0, 0]]
+    assert space.is_valid(cell) and space.hash(cell) == before
+    assert as_cells([cell], space)[0] == Cell([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ops)
+    assert not cell.matrix.flags.writeable
