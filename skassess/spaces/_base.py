@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import check_random_state
 
-from skassess._cell import Cell, InvalidCellError, as_cell
+from skassess._cell import Cell, InvalidCellError, as_cell, as_cells
 from skassess.spaces._hashing import module_hash, module_hashes
 from skassess.spaces._pruning import on_path, on_path_batch
 
@@ -630,6 +630,37 @@ class CellSpace:
             block_ops = np.take_along_axis(ops[rows], order, axis=1)
             hashes[rows] = module_hashes(block, self._label_array()[block_ops], sizes[rows])
         return hashes, bad
+
+    def _pruned_arrays(self, cells: Iterable[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Validate cells, prune them and pack them, vectorised.
+
+        Returns the pruned adjacency (n_cells, max_vertices, max_vertices)
+        bool, the op ids into :attr:`op_names` (n_cells, max_vertices) with
+        ``-1`` for padding, and each pruned cell's number of vertices; kept
+        vertices keep their order.
+        """
+        cells = as_cells(cells, space=self)
+        if not cells:
+            raise ValueError("expected at least one cell, got an empty sequence")
+        index = {name: i for i, name in enumerate(self.op_names)}
+        size = self.max_vertices
+        adjacency = np.zeros((len(cells), size, size), dtype=bool)
+        ops = np.full((len(cells), size), -1, dtype=np.int64)
+        sizes = np.empty(len(cells), dtype=np.int64)
+        given = np.fromiter((c.n_vertices for c in cells), dtype=np.int64, count=len(cells))
+        for n in np.unique(given).tolist():
+            rows = np.flatnonzero(given == n)
+            block = np.stack([cells[i].matrix for i in rows.tolist()]).astype(bool)
+            ids = np.array([[index[op] for op in cells[i].ops] for i in rows.tolist()])
+            edges, keep, kept, _, _ = self._prune_block(block, ids)
+            m = min(n, size)  # a valid cell keeps at most max_vertices
+            order = np.argsort(~keep, axis=1, kind="stable")[:, :m]
+            edges = np.take_along_axis(edges, order[:, :, None], axis=1)
+            adjacency[rows, :m, :m] = np.take_along_axis(edges, order[:, None, :], axis=2)
+            ids = np.take_along_axis(ids, order, axis=1)
+            ops[rows, :m] = np.where(np.arange(m) < kept[:, None], ids, -1)
+            sizes[rows] = kept
+        return adjacency, ops, sizes
 
     def _empty_hash(self) -> str | None:
         """Hash of the cells with no input -> output path; None when they are invalid."""
