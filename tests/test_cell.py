@@ -85,20 +85,23 @@ def test_not_a_sequence():
         as_cells(np.zeros((4, 3)))
 
 
-def test_validity_cache_stays_out_of_pickles_equality_and_hash():
-    from skassess.spaces import NASBench101
-
-    plain, cached = Cell(M3, OPS3), Cell(M3, OPS3)
-    size = len(pickle.dumps(plain))
-    as_cells([cached], NASBench101())
-    assert cached._valid_in != 0 and plain._valid_in == 0
-    assert cached == plain and hash(cached) == hash(plain)
-    assert len(pickle.dumps(cached)) == size
-    assert pickle.dumps(cached) == pickle.dumps(plain)
-    assert pickle.loads(pickle.dumps(cached))._valid_in == 0
+def test_validation_leaves_cells_untouched_and_its_cache_stays_with_the_space():
     import copy
 
-    assert copy.deepcopy(cached)._valid_in == 0 and copy.deepcopy(cached) == cached
+    from sklearn.base import clone
+
+    from skassess.spaces import NASBench101
+
+    space = NASBench101()
+    plain, checked = Cell(M3, OPS3), Cell(M3, OPS3)
+    as_cells([checked], space)
+    assert not hasattr(checked, "__dict__") and set(Cell.__slots__) == {"_key", "_matrix", "_ops"}
+    assert pickle.dumps(checked) == pickle.dumps(plain) and checked == plain
+    assert space._memory.accepted.get(checked) is True  # the space remembers it
+    assert space._memory.accepted.get(plain) is None  # by identity: never confused
+    copies = [pickle.loads(pickle.dumps(space)), copy.deepcopy(space), clone(space, safe=False)]
+    for other in copies:
+        assert other == space and len(other._memory.accepted) == 0
 
 
 @pytest.mark.parametrize(
