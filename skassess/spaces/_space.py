@@ -256,8 +256,8 @@ class CellSpace:
     def _validate_cells(self, cells: Sequence[Cell]) -> None:
         """:meth:`validate` every cell, vectorised; the error names the first invalid one.
 
-        What :func:`skassess.as_cells` calls. Cells accepted before (by an
-        equal space) are not checked again: the verdict is cached on the cell.
+        What :func:`skassess.as_cells` calls. Cells this space accepted
+        before are not checked again (its cache of verdicts, by identity).
         The others are packed into arrays and checked at once
         (:meth:`_check_block`); the few that check flags go through
         :meth:`_check` one by one, which decides and words the error, so the
