@@ -1,4 +1,4 @@
-"""Speed of the canonical cell hashes of :mod:`skassess.spaces`.
+"""Speed of the canonical cell hashes of :mod:`skassess.spaces`, cold and warm.
 
 - ``nb101_arrays``: ``NASBench101().hash_arrays`` on the packed arrays of the
   shared table (all 423,624 cells, or ``--n-cells``), validation and pruning
@@ -6,10 +6,17 @@
 - ``nb101_cells``: ``NASBench101().hash_many`` on the same cells as
   :class:`skassess.Cell` objects, each given in a random other order of its
   inner vertices (so the hash must be isomorphism-invariant to match).
-- ``nb101_single``: ``NASBench101().hash`` one cell at a time, on 2,000 cells
-  (its cache of recent hashes emptied first).
+- ``nb101_single``: ``NASBench101().hash`` one cell at a time, on 2,000 cells.
 - ``nb201_all``: ``NASBench201().hash_many`` on the 15,625 architectures.
 - ``nbgraph_all``: ``NASBenchGraph().hash_many`` on its 26,206 architectures.
+
+"Cold" runs use a new space each time, so nothing is cached; "warm" runs ask
+the same space again about the same cells, which it answers from its bounded
+cache of hashes (``hash_arrays`` has no cache: arrays are hashed every time).
+``--baseline`` also times the hashing of the commit before this work
+(``git show d16615d:skassess/spaces/_hashing.py``, its ``module_hashes`` per
+cell size on the pruned table) in the same run, for a like-for-like ratio on a
+machine shared with other work.
 
 Each measurement is repeated ``--repeats`` times; the tables give the median
 wall-clock and CPU seconds and the throughput in cells per second. The CPU time
@@ -18,8 +25,9 @@ waits on an idle one.
 
 Usage::
 
-    python benchmarks/bench_hashing.py            # all cells, 3 repeats
-    python benchmarks/bench_hashing.py --quick    # 50,000 cells, 1 repeat
+    python benchmarks/bench_hashing.py               # all cells, 3 repeats
+    python benchmarks/bench_hashing.py --baseline    # and the old code, same run
+    python benchmarks/bench_hashing.py --quick       # 50,000 cells, 1 repeat
 
 Writes ``benchmarks/results/hashing.json`` and ``hashing.md``.
 """
@@ -43,7 +51,29 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 from skassess import Cell  # noqa: E402
 from skassess.spaces import NASBench101, NASBench201, NASBenchGraph  # noqa: E402
-from skassess.spaces._base import _HASH_CACHE  # noqa: E402
+from skassess.spaces._hashing import module_hashes  # noqa: E402
+
+BASELINE_COMMIT = "d16615d"
+
+
+def baseline_module():
+    """The hashing module of BASELINE_COMMIT, imported from git."""
+    import importlib.util
+    import subprocess
+    import tempfile
+
+    text = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{BASELINE_COMMIT}:skassess/spaces/_hashing.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / "hashing_before.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("hashing_before", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def timed(function, repeats):
@@ -91,6 +121,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="50,000 cells, 1 repeat")
     parser.add_argument("--n-cells", type=int, default=None, help="NAS-Bench-101 cells to hash")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--baseline", action="store_true", help="time the previous hashing too")
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
     n_cells = args.n_cells or (50_000 if args.quick else None)
@@ -104,8 +135,8 @@ def main(argv=None):
     if n_cells is not None:
         rows = np.sort(np.random.default_rng(0).choice(len(ops), n_cells, replace=False))
         adjacency, ops, sizes, official = adjacency[rows], ops[rows], sizes[rows], official[rows]
-    space = NASBench101()
-    cells = reordered_cells(adjacency, ops, sizes, space.op_names, np.random.default_rng(1))
+    names = NASBench101().op_names
+    cells = reordered_cells(adjacency, ops, sizes, names, np.random.default_rng(1))
 
     results = {}
 
@@ -131,21 +162,44 @@ def main(argv=None):
     def distinct(result):
         assert len(set(result.tolist())) == len(result), "two architectures share a key"
 
-    record("nb101_arrays", len(ops), lambda: space.hash_arrays(adjacency, ops), matches)
-    record("nb101_cells", len(cells), lambda: space.hash_many(cells), matches)
+    record("nb101_arrays", len(ops), lambda: NASBench101().hash_arrays(adjacency, ops), matches)
+    record("nb101_cells_cold", len(cells), lambda: NASBench101().hash_many(cells), matches)
+    warm = NASBench101()
+    warm.hash_many(cells)
+    record("nb101_cells_warm", len(cells), lambda: warm.hash_many(cells), matches)
     few = cells[:2000]
 
     def one_by_one():
-        _HASH_CACHE.clear()  # measure hashing, not the cache of recent hashes
+        space = NASBench101()  # a new space: nothing cached
         return [space.hash(c) for c in few]
 
-    record("nb101_single", len(few), one_by_one, matches_first)
-    nb201 = NASBench201()
-    nb201_cells = nb201.enumerate()
-    record("nb201_all", len(nb201_cells), lambda: nb201.hash_many(nb201_cells), lambda r: None)
-    graph = NASBenchGraph()
-    graph_cells = graph.enumerate()
-    record("nbgraph_all", len(graph_cells), lambda: graph.hash_many(graph_cells), distinct)
+    record("nb101_single_cold", len(few), one_by_one, matches_first)
+    record("nb101_single_warm", len(few), lambda: [warm.hash(c) for c in few], matches_first)
+    nb201_cells = NASBench201().enumerate()
+    record(
+        "nb201_all", len(nb201_cells), lambda: NASBench201().hash_many(nb201_cells), lambda r: None
+    )
+    graph_cells = NASBenchGraph().enumerate()
+    record(
+        "nbgraph_all", len(graph_cells), lambda: NASBenchGraph().hash_many(graph_cells), distinct
+    )
+    if args.baseline:
+        old = baseline_module()
+        labels = np.array([-1, 1, 0, 2, -2])[np.maximum(ops, 0)]  # canonical op labels
+
+        def old_hashes():
+            hashes = np.empty(len(ops), dtype="<U32")
+            for size in np.unique(sizes).tolist():
+                rows = np.flatnonzero(sizes == size)
+                block = adjacency[rows][:, :size, :size]
+                hashes[rows] = old.module_hashes(block, labels[rows][:, :size])
+            return hashes
+
+        def new_hashes():
+            return module_hashes(adjacency, labels, sizes)
+
+        record("module_hashes_before", len(ops), old_hashes, matches)
+        record("module_hashes_now", len(ops), new_hashes, matches)
 
     meta = {
         "python": platform.python_version(),
@@ -155,6 +209,8 @@ def main(argv=None):
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "repeats": repeats,
         "quick": args.quick,
+        "command": "python benchmarks/bench_hashing.py"
+        + "".join(f" {a}" for a in (argv or sys.argv[1:])),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "hashing.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
@@ -163,6 +219,8 @@ def main(argv=None):
         "",
         f"Median of {repeats} run(s); Python {meta['python']}, numpy {meta['numpy']}, "
         f"{meta['cpu_count']} CPUs, load average {meta['load_average']} at the end.",
+        f"Command: `{meta['command']}`. Every NAS-Bench-101 result was checked against the "
+        "official hashes of the shared table.",
         "",
         "| measurement | cells | wall s | CPU s | cells/s (CPU) | us/cell (CPU) |",
         "|---|---:|---:|---:|---:|---:|",

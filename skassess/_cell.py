@@ -14,6 +14,7 @@ any object with ``.matrix`` and ``.ops`` attributes (nasbench's ``ModelSpec``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -49,6 +50,10 @@ class Cell:
     orders are different values but share their space's canonical hash, see
     :meth:`skassess.spaces.CellSpace.hash`.
 
+    The cell keeps a read-only copy of ``matrix``, as nasbench's ``ModelSpec``
+    does: the caller's array stays writable, and writing it later does not
+    change the cell.
+
     The constructor checks the structure only (square 0/1 upper-triangular
     matrix, one op per vertex); whether the cell belongs to a search space is
     the space's business (:meth:`skassess.spaces.CellSpace.validate`).
@@ -64,10 +69,7 @@ class Cell:
     True
     """
 
-    # _valid_in caches the verdict of CellSpace validation: a bit mask of the
-    # spaces that accepted the cell (see skassess.spaces._base._space_bit). A
-    # cache only: left out of equality, hashing and pickling.
-    __slots__ = ("_key", "_matrix", "_ops", "_valid_in")
+    __slots__ = ("_key", "_matrix", "_ops")
 
     def __init__(self, matrix: Any, ops: Sequence[str]) -> None:
         matrix = _check_matrix(matrix)
@@ -94,7 +96,6 @@ class Cell:
         self._matrix = matrix
         self._ops = ops
         self._key = None
-        self._valid_in = 0
 
     @classmethod
     def _trusted(cls, matrix: np.ndarray, ops: tuple[str, ...]) -> Cell:
@@ -184,7 +185,7 @@ def _check_matrix(matrix: Any) -> np.ndarray:
             f"matrix is {what}: edge {i} -> {j}; edges must go from a lower to a "
             "higher vertex index"
         )
-    return np.ascontiguousarray(array, dtype=np.uint8)
+    return np.array(array, dtype=np.uint8, order="C")  # a copy of its own, as ModelSpec makes
 
 
 # The dtype kinds of np.number: unsigned, signed, float, complex and timedelta.
@@ -201,17 +202,11 @@ def _is_zero_one(array: np.ndarray) -> bool:
     return bool(np.isin(array, (0, 1)).all())
 
 
-# Boolean mask of the lower triangle, diagonal included, per matrix size.
-_LOWER_MASKS: dict[int, np.ndarray] = {}
-
-
+@functools.lru_cache(maxsize=64)
 def _lower_mask(n: int) -> np.ndarray:
-    mask = _LOWER_MASKS.get(n)
-    if mask is None:
-        mask = np.tril(np.ones((n, n), dtype=bool))
-        mask.flags.writeable = False
-        if n <= 64:
-            _LOWER_MASKS[n] = mask
+    """Read-only boolean mask of the lower triangle, diagonal included."""
+    mask = np.tril(np.ones((n, n), dtype=bool))
+    mask.flags.writeable = False
     return mask
 
 

@@ -85,20 +85,23 @@ def test_not_a_sequence():
         as_cells(np.zeros((4, 3)))
 
 
-def test_validity_cache_stays_out_of_pickles_equality_and_hash():
-    from skassess.spaces import NASBench101
-
-    plain, cached = Cell(M3, OPS3), Cell(M3, OPS3)
-    size = len(pickle.dumps(plain))
-    as_cells([cached], NASBench101())
-    assert cached._valid_in != 0 and plain._valid_in == 0
-    assert cached == plain and hash(cached) == hash(plain)
-    assert len(pickle.dumps(cached)) == size
-    assert pickle.dumps(cached) == pickle.dumps(plain)
-    assert pickle.loads(pickle.dumps(cached))._valid_in == 0
+def test_validation_leaves_cells_untouched_and_its_cache_stays_with_the_space():
     import copy
 
-    assert copy.deepcopy(cached)._valid_in == 0 and copy.deepcopy(cached) == cached
+    from sklearn.base import clone
+
+    from skassess.spaces import NASBench101
+
+    space = NASBench101()
+    plain, checked = Cell(M3, OPS3), Cell(M3, OPS3)
+    as_cells([checked], space)
+    assert not hasattr(checked, "__dict__") and set(Cell.__slots__) == {"_key", "_matrix", "_ops"}
+    assert pickle.dumps(checked) == pickle.dumps(plain) and checked == plain
+    assert space._memory.accepted.get(checked) is True  # the space remembers it
+    assert space._memory.accepted.get(plain) is None  # by identity: never confused
+    copies = [pickle.loads(pickle.dumps(space)), copy.deepcopy(space), clone(space, safe=False)]
+    for other in copies:
+        assert other == space and len(other._memory.accepted) == 0
 
 
 @pytest.mark.parametrize(
@@ -130,3 +133,21 @@ def test_matrix_checks_decide_as_isin_and_tril(matrix):
         message = "0 or 1" if not zero_one else "upper-triangular|self-loop"
         with pytest.raises(InvalidCellError, match=message):
             Cell(matrix, ops)
+
+
+def test_cell_copies_the_callers_array_as_modelspec_does():
+    from skassess.spaces import NASBench101
+
+    space = NASBench101()
+    table = np.zeros((2, 3, 3), dtype=np.uint8)  # e.g. rows of a loaded table
+    table[0] = [[0, 1, 1], [0, 0, 1], [0, 0, 0]]
+    ops = ["input", "conv3x3-bn-relu", "output"]
+    cell = Cell(table[0], ops)
+    before = space.hash(cell)
+    assert space.is_valid(cell)
+    assert table.flags.writeable and table[0].flags.writeable  # the caller keeps its array
+    table[0] = 0  # disconnects the view the cell was built from
+    assert cell.matrix.tolist() == [[0, 1, 1], [0, 0, 1], [0, 0, 0]]
+    assert space.is_valid(cell) and space.hash(cell) == before
+    assert as_cells([cell], space)[0] == Cell([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ops)
+    assert not cell.matrix.flags.writeable

@@ -13,9 +13,9 @@ which benchmark record is it (:meth:`~CellSpace.hash`,
 - :class:`NASBenchGraph`: NAS-Bench-Graph, keyed like its ``light_read`` tables.
 """
 
-from skassess.spaces._base import CellSpace
 from skassess.spaces._nasbench101 import NASBench101
 from skassess.spaces._nasbench201 import NASBench201
 from skassess.spaces._nasbench_graph import NASBenchGraph
+from skassess.spaces._space import CellSpace
 
 __all__ = ["CellSpace", "NASBench101", "NASBench201", "NASBenchGraph"]

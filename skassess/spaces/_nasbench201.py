@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 from sklearn.utils import check_random_state
 
 from skassess._cell import Cell, InvalidCellError
-from skassess.spaces._base import INPUT, OUTPUT, CellSpace, _check_count
 from skassess.spaces._hashing import module_hash
+from skassess.spaces._space import INPUT, OUTPUT, CellSpace, check_count
 
 __all__ = ["NASBench201"]
 
@@ -49,10 +51,6 @@ def _layout() -> np.ndarray:
 LAYOUT = _layout()
 ZERO_CELL = Cell([[0, 0], [0, 0]], [INPUT, OUTPUT])
 _TOKEN = re.compile(r"^([A-Za-z0-9_]+)~(\d+)$")
-
-# hash of a pruned cell -> edge ops (ids into _OPS) of the first of the 15,625
-# architectures, in enumeration order, that prunes to it. Built on first use.
-_REPRESENTATIVES: dict[str, tuple[int, ...]] = {}
 
 
 class NASBench201(CellSpace):
@@ -103,6 +101,8 @@ class NASBench201(CellSpace):
     >>> space.prune(cell).ops
     ('input', 'nor_conv_3x3', 'skip_connect', 'avg_pool_3x3', 'output')
     """
+
+    vectorised_checks = True  # its batch hooks check what _check checks
 
     def __init__(self) -> None:
         super().__init__(ops=_OPS, max_vertices=8, max_edges=10)
@@ -324,7 +324,7 @@ class NASBench201(CellSpace):
         >>> [c.n_vertices for c in NASBench201().sample(2, random_state=0)]
         [8, 8]
         """
-        n = _check_count(n)
+        n = check_count(n)
         rng = check_random_state(random_state)
         draws = rng.randint(0, len(_OPS), size=(n, len(EDGES)))
         cells = [self.cell_from_edge_ops(row.tolist()) for row in draws]
@@ -371,16 +371,19 @@ def _is_layout(cell: Cell) -> bool:
     return cell.n_vertices == LAYOUT.shape[0] and bool((cell.matrix == LAYOUT).all())
 
 
-def _representatives() -> dict[str, tuple[int, ...]]:
-    """Hash of each distinct pruned graph -> edge op ids of its first architecture."""
-    if not _REPRESENTATIVES:
-        space = NASBench201()
-        ops = np.array(list(itertools.product(range(len(_OPS)), repeat=len(EDGES))))
-        ids = np.column_stack([np.zeros(len(ops), int), ops + 1, np.full(len(ops), len(_OPS) + 1)])
-        adjacency = np.broadcast_to(LAYOUT, (len(ops), *LAYOUT.shape))
-        hashes, _ = CellSpace._hash_block(space, adjacency, ids)
-        found: dict[str, tuple[int, ...]] = {}
-        for key, row in zip(hashes.tolist(), ops.tolist(), strict=True):
-            found.setdefault(key, tuple(row))
-        _REPRESENTATIVES.update(found)
-    return _REPRESENTATIVES
+@functools.cache
+def _representatives() -> Mapping[str, tuple[int, ...]]:
+    """Hash of each distinct pruned graph -> edge op ids of its first architecture.
+
+    A constant of the benchmark (the first of the 15,625 architectures, in
+    enumeration order, that prunes to each graph), computed on first use.
+    """
+    space = NASBench201()
+    ops = np.array(list(itertools.product(range(len(_OPS)), repeat=len(EDGES))))
+    ids = np.column_stack([np.zeros(len(ops), int), ops + 1, np.full(len(ops), len(_OPS) + 1)])
+    adjacency = np.broadcast_to(LAYOUT, (len(ops), *LAYOUT.shape))
+    hashes, _ = CellSpace._hash_block(space, adjacency, ids)
+    found: dict[str, tuple[int, ...]] = {}
+    for key, row in zip(hashes.tolist(), ops.tolist(), strict=True):
+        found.setdefault(key, tuple(row))
+    return MappingProxyType(found)

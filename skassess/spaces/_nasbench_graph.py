@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -10,16 +11,13 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from skassess._cell import Cell, InvalidCellError
-from skassess.spaces._base import INPUT, OUTPUT, CellSpace, _check_count
+from skassess.spaces._space import INPUT, OUTPUT, CellSpace, check_count
 
 __all__ = ["NASBenchGraph"]
 
 # The package's ``gnn_list``, in its order: ``Arch.valid_hash`` numbers ops by it.
 _OPS = ("gat", "gcn", "gin", "cheb", "sage", "arma", "graph", "fc", "skip")
 _N_NODES = 4
-
-# The 26,206 architectures, as (link, ops) pairs; built on first use.
-_ARCHITECTURES: list[tuple[tuple[int, ...], tuple[str, ...]]] = []
 
 
 def _arch_class() -> Any:
@@ -73,6 +71,8 @@ class NASBenchGraph(CellSpace):
     >>> space.hash(cell) == space.hash(same)  # the same graph, nodes in another order
     True
     """
+
+    vectorised_checks = True  # its batch hooks check what _check checks
 
     def __init__(self) -> None:
         super().__init__(ops=_OPS, max_vertices=_N_NODES + 2, max_edges=2 * _N_NODES)
@@ -267,7 +267,7 @@ class NASBenchGraph(CellSpace):
         >>> len(NASBenchGraph().sample(3, random_state=0))
         3
         """
-        n = _check_count(n)
+        n = check_count(n)
         rng = check_random_state(random_state)
         architectures = _architectures()
         picks = rng.randint(0, len(architectures), size=n)
@@ -345,19 +345,21 @@ def _link_of(cell: Cell) -> list[int]:
     return [int(np.flatnonzero(cell.matrix[:, node])[0]) for node in range(1, _N_NODES + 1)]
 
 
-def _architectures() -> list[tuple[tuple[int, ...], tuple[str, ...]]]:
-    """The benchmark's architectures, as the package's ``all_archs()`` lists them."""
-    if not _ARCHITECTURES:
-        arch_class = _arch_class()
-        from nas_bench_graph.architecture import link_list
+@functools.cache
+def _architectures() -> tuple[tuple[tuple[int, ...], tuple[str, ...]], ...]:
+    """The 26,206 architectures as (link, ops), as the package's ``all_archs()`` lists them.
 
-        found = []
-        for ops in itertools.product(_OPS, repeat=_N_NODES):
-            if all(op == "skip" for op in ops):
-                continue
-            for link in link_list:
-                # check_isomorph normalises the arch in place: a fresh one each time
-                if arch_class(list(link), list(ops)).check_isomorph():
-                    found.append((tuple(link), ops))
-        _ARCHITECTURES.extend(found)
-    return _ARCHITECTURES
+    A constant of the benchmark, computed on first use.
+    """
+    arch_class = _arch_class()
+    from nas_bench_graph.architecture import link_list
+
+    found = []
+    for ops in itertools.product(_OPS, repeat=_N_NODES):
+        if all(op == "skip" for op in ops):
+            continue
+        for link in link_list:
+            # check_isomorph normalises the arch in place: a fresh one each time
+            if arch_class(list(link), list(ops)).check_isomorph():
+                found.append((tuple(link), ops))
+    return tuple(found)

@@ -1,51 +1,57 @@
-"""Search spaces of cells: validity, pruning, canonical hashing, sampling, mutation."""
+"""The facade of a search space of cells: :class:`CellSpace`.
+
+What a space decides lives in small functions over cells and arrays, each
+testable alone: :mod:`~skassess.spaces._validity` (which cells belong),
+:mod:`~skassess.spaces._pruning` (what a cell computes),
+:mod:`~skassess.spaces._hashing` (which graph it is),
+:mod:`~skassess.spaces._sampling` (drawing, changing and listing cells).
+:class:`CellSpace` holds a space's parameters, hands them to those functions,
+and remembers, in bounded caches of its own (:mod:`~skassess.spaces._cache`),
+which cells it has accepted and their hashes.
+
+Subclasses adapt a space through a few hooks (``_check`` for one cell, and
+``_check_block`` / ``_hash_block`` for a batch, ``_removable_ids``,
+``_empty_cell``, ``_empty_hash``, ``_label_map``, ``_mutations``). A class
+whose batch hooks decide exactly what ``_check`` decides says so with
+``vectorised_checks = True`` in its own body; any other subclass is validated
+cell by cell, so an override of the checks is never bypassed.
+"""
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.utils import check_random_state
 
-from skassess._cell import Cell, InvalidCellError, as_cell
+from skassess._cell import Cell, InvalidCellError, as_cell, as_cells
+from skassess.spaces._cache import SpaceMemory
 from skassess.spaces._hashing import module_hash, module_hashes
-from skassess.spaces._pruning import on_path, on_path_batch
-
-__all__ = ["CellSpace"]
-
-INPUT = "input"
-OUTPUT = "output"
-
-# Recent results of CellSpace.hash, keyed by (space, cell): searches hash the
-# same cells again and again. Cleared when full.
-_HASH_CACHE: dict[tuple[Any, Cell], str] = {}
-_HASH_CACHE_SIZE = 100_000
-
-# Bit of each space in Cell._valid_in, the per-cell cache of validate()'s
-# verdict: keyed by what validity depends on (see _space_bit); at most 62 spaces.
-_VALIDITY_BITS: dict[tuple[Any, ...], int] = {}
-_MAX_VALIDITY_BITS = 62
-
-# The methods that decide validity. A space validates cells in batches, and
-# caches verdicts, only when none of them is overridden below the class that
-# defines its _check_block: the vectorised check would not know the override.
-_VALIDITY_METHODS = (
-    "validate",
-    "_check",
-    "_check_endpoints",
-    "_check_pruned",
-    "_prune_with_index",
-    "_removable",
-    "_removable_ids",
-    "_empty_cell",
-    "_empty_hash",
-    "_hash_block",
-    "_prune_block",
+from skassess.spaces._pruning import kept_first, on_path, prune_edges
+from skassess.spaces._sampling import (
+    all_cells,
+    count_candidates,
+    one_change_neighbours,
+    random_cells,
 )
-_BATCH_READY: dict[type, bool] = {}
+from skassess.spaces._validity import (
+    INPUT,
+    OUTPUT,
+    cell_of_row,
+    check_count,
+    check_endpoints,
+    check_limit,
+    check_ops,
+    check_packed,
+    check_pruned,
+    flag_malformed,
+    flag_outside,
+    no_path,
+)
+
+__all__ = ["INPUT", "OUTPUT", "CellSpace", "check_count"]
 
 # Spaces whose enumeration would look at more labelled candidates than this
 # refuse to enumerate; see CellSpace.enumerate.
@@ -106,13 +112,24 @@ class CellSpace:
     False
     """
 
+    #: Whether ``_check_block``/``_hash_block`` decide validity exactly as
+    #: ``_check`` does, so cells can be validated in batches and verdicts cached.
+    #: Declared by each class for itself: a subclass that does not declare it
+    #: is validated one cell at a time.
+    vectorised_checks: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "vectorised_checks" not in vars(cls):
+            cls.vectorised_checks = False
+
     def __init__(
         self, ops: Sequence[str], max_vertices: int = 7, max_edges: int | None = None
     ) -> None:
-        self.ops = _check_ops(ops)
-        self.max_vertices = _check_limit("max_vertices", max_vertices, minimum=2)
+        self.ops = check_ops(ops)
+        self.max_vertices = check_limit("max_vertices", max_vertices, minimum=2)
         self.max_edges = (
-            None if max_edges is None else _check_limit("max_edges", max_edges, minimum=1)
+            None if max_edges is None else check_limit("max_edges", max_edges, minimum=1)
         )
 
     # ------------------------------------------------------------------ value semantics
@@ -136,6 +153,21 @@ class CellSpace:
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={value!r}" for name, value in self._params().items())
         return f"{type(self).__name__}({args})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(vars(self))
+        state.pop("_caches", None)  # caches stay with the instance that filled them
+        return state
+
+    @property
+    def _memory(self) -> SpaceMemory:
+        """The space's caches, started afresh whenever its parameters change."""
+        key = (self.ops, self.max_vertices, self.max_edges, tuple(self._params().items()))
+        memory = vars(self).get("_caches")
+        if memory is None or memory.key != key:
+            memory = SpaceMemory(key)
+            vars(self)["_caches"] = memory
+        return memory
 
     # ------------------------------------------------------------------ validity
 
@@ -169,10 +201,13 @@ class CellSpace:
         skassess._cell.InvalidCellError: the last vertex must be the output: ops[-1] is 'conv5x5'
         """
         cell = self._as_cell(cell)
-        bit = _space_bit(self)
-        if not cell._valid_in & bit:
+        if not self.vectorised_checks:
             self._check(cell)
-            cell._valid_in |= bit
+            return cell
+        accepted = self._memory.accepted
+        if not accepted.get(cell, False):
+            self._check(cell)
+            accepted.put(cell, True)
         return cell
 
     def is_valid(self, cell: Any) -> bool:
@@ -206,44 +241,23 @@ class CellSpace:
         return pruned
 
     def _check_endpoints(self, cell: Cell) -> None:
-        if cell.ops[0] != INPUT:
-            raise InvalidCellError(
-                f"the first vertex must be the input: ops[0] is {cell.ops[0]!r}, not {INPUT!r}"
-            )
-        if cell.ops[-1] != OUTPUT:
-            raise InvalidCellError(
-                f"the last vertex must be the output: ops[-1] is {cell.ops[-1]!r}"
-            )
+        check_endpoints(cell.ops)
 
     def _check_pruned(self, pruned: Cell, kept: np.ndarray) -> None:
-        if pruned.n_vertices > self.max_vertices:
-            raise InvalidCellError(
-                f"the cell has {pruned.n_vertices} vertices after pruning, more than "
-                f"max_vertices={self.max_vertices}"
-            )
-        if self.max_edges is not None and pruned.n_edges > self.max_edges:
-            raise InvalidCellError(
-                f"the cell has {pruned.n_edges} edges after pruning, more than "
-                f"max_edges={self.max_edges}"
-            )
-        allowed = set(self.ops)
-        for position, op in zip(kept[1:-1].tolist(), pruned.ops[1:-1], strict=True):
-            if op not in allowed:
-                where = f"vertex {position}"
-                if op in (INPUT, OUTPUT):
-                    raise InvalidCellError(
-                        f"{op!r} at {where}: only the first vertex may be the input "
-                        "and only the last the output"
-                    )
-                raise InvalidCellError(
-                    f"unknown op {op!r} at {where}; {type(self).__name__} allows {list(self.ops)}"
-                )
+        check_pruned(
+            pruned,
+            kept,
+            ops=self.ops,
+            max_vertices=self.max_vertices,
+            max_edges=self.max_edges,
+            space=type(self).__name__,
+        )
 
     def _validate_cells(self, cells: Sequence[Cell]) -> None:
         """:meth:`validate` every cell, vectorised; the error names the first invalid one.
 
-        What :func:`skassess.as_cells` calls. Cells accepted before (by an
-        equal space) are not checked again: the verdict is cached on the cell.
+        What :func:`skassess.as_cells` calls. Cells this space accepted
+        before are not checked again (its cache of verdicts, by identity).
         The others are packed into arrays and checked at once
         (:meth:`_check_block`); the few that check flags go through
         :meth:`_check` one by one, which decides and words the error, so the
@@ -258,15 +272,15 @@ class CellSpace:
         InvalidCellError
             ``"cell {position}: {reason}"`` for the first cell not in the space.
         """
-        if not _batch_ready(type(self)):  # a subclass changes the checks: its own validate
+        if not self.vectorised_checks:  # a subclass changes the checks: its own validate
             for position, cell in enumerate(cells):
                 try:
                     self.validate(cell)
                 except InvalidCellError as exc:
                     raise InvalidCellError(f"cell {position}: {exc}") from None
             return
-        bit = _space_bit(self)
-        todo = [position for position, cell in enumerate(cells) if not cell._valid_in & bit]
+        accepted = self._memory.accepted
+        todo = [position for position, cell in enumerate(cells) if not accepted.get(cell, False)]
         if not todo:
             return
         unchecked = [cells[position] for position in todo]
@@ -275,31 +289,36 @@ class CellSpace:
                 self._check(unchecked[k])
             except InvalidCellError as exc:
                 raise InvalidCellError(f"cell {todo[k]}: {exc}") from None
-        if bit:
-            for cell in unchecked:
-                cell._valid_in |= bit
+        for cell in unchecked:
+            accepted.put(cell, True)
 
     def _flag_cells(self, cells: Sequence[Cell]) -> np.ndarray:
         """Mask of the cells :meth:`_check_block` cannot vouch for; the others are valid."""
         flagged = np.zeros(len(cells), dtype=bool)
-        if not cells:
-            return flagged
+        for rows, adjacency, ops in self._blocks(cells):
+            flagged[rows] = self._check_block(adjacency, ops)
+        return flagged
+
+    def _blocks(self, cells: Sequence[Cell]) -> Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The cells by size: positions, stacked adjacency (bool) and op ids.
+
+        An op outside :attr:`op_names` gets the id ``len(op_names)``.
+        """
         unknown = len(self.op_names)
         index = {name: i for i, name in enumerate(self.op_names)}
         ids_of: dict[tuple[str, ...], list[int]] = {}
-        sizes = np.fromiter((c._matrix.shape[0] for c in cells), dtype=np.int64, count=len(cells))
+        sizes = np.fromiter((c.n_vertices for c in cells), dtype=np.int64, count=len(cells))
         for n in np.unique(sizes).tolist():
             rows = np.flatnonzero(sizes == n)
             group = [cells[i] for i in rows.tolist()]
-            adjacency = np.stack([c._matrix for c in group]).view(bool)
             id_rows = []
             for cell in group:
-                ids = ids_of.get(cell._ops)
+                ids = ids_of.get(cell.ops)
                 if ids is None:
-                    ids = ids_of[cell._ops] = [index.get(op, unknown) for op in cell._ops]
+                    ids = ids_of[cell.ops] = [index.get(op, unknown) for op in cell.ops]
                 id_rows.append(ids)
-            flagged[rows] = self._check_block(adjacency, np.array(id_rows, dtype=np.int64))
-        return flagged
+            adjacency = np.stack([c.matrix for c in group]).view(bool)
+            yield rows, adjacency, np.array(id_rows, dtype=np.int64)
 
     def _check_block(self, adjacency: np.ndarray, ops: np.ndarray) -> np.ndarray:
         """Vectorised validity of cells of ``n`` vertices: a mask of those it cannot accept.
@@ -348,12 +367,13 @@ class CellSpace:
         """Vertices whose op computes nothing (none here; NAS-Bench-201's 'none')."""
         return np.zeros(cell.n_vertices, dtype=bool)
 
+    def _removable_ids(self) -> np.ndarray:
+        """Op ids (into op_names) of ops that compute nothing; see :meth:`_removable`."""
+        return np.empty(0, dtype=np.int64)
+
     def _empty_cell(self, cell: Cell) -> tuple[Cell, np.ndarray]:
         """What a cell with no input -> output path prunes to: here, an error."""
-        raise InvalidCellError(
-            f"the input cannot reach the output: no path from vertex 0 to vertex "
-            f"{cell.n_vertices - 1}, so pruning leaves nothing"
-        )
+        raise no_path(cell.n_vertices)
 
     def _prune_with_index(self, cell: Cell) -> tuple[Cell, np.ndarray]:
         """The pruned cell and the original index of each of its vertices."""
@@ -370,11 +390,40 @@ class CellSpace:
         pruned = np.ascontiguousarray(matrix[np.ix_(kept, kept)], dtype=np.uint8)
         return Cell._trusted(pruned, tuple(cell.ops[i] for i in kept)), kept
 
+    def _prune_block(
+        self, adjacency: np.ndarray, ops: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Vectorised validate + prune of cells of ``n`` vertices, as :meth:`_check` does.
+
+        ``adjacency`` (n_cells, n, n) is structurally sound (0/1, upper
+        triangular); ``ops`` (n_cells, n) holds ids into op_names or
+        ``len(op_names)`` for an unknown name. Returns the pruned edges (bool,
+        in the original vertex positions), the mask of kept vertices, the
+        number of them, the mask of cells with no input -> output path, and the
+        mask of the other cells that are not in the space.
+        """
+        edges, keep = prune_edges(adjacency, np.isin(ops, self._removable_ids()))
+        empty = ~keep[:, 0]
+        bad = flag_outside(
+            edges,
+            keep,
+            ops,
+            n_names=len(self.op_names),
+            max_vertices=self.max_vertices,
+            max_edges=self.max_edges,
+        )
+        return edges, keep, keep.sum(axis=1), empty, bad
+
     # ------------------------------------------------------------------ hashing
 
     def _label_map(self) -> dict[str, int]:
         """Integer label of each op name for :func:`module_hash`."""
         return {INPUT: -1, OUTPUT: -2, **{op: k for k, op in enumerate(self.ops)}}
+
+    def _label_array(self) -> np.ndarray:
+        """Label of every op id, and 0 for the out-of-vocabulary id len(op_names)."""
+        labels = self._label_map()
+        return np.array([labels[name] for name in self.op_names] + [0], dtype=np.int64)
 
     def hash(self, cell: Any) -> str:
         """Canonical hash of a cell: equal for cells that compute the same graph.
@@ -405,15 +454,13 @@ class CellSpace:
         'd32d0b26d534203b48d866facd98cc3e'
         """
         cell = self._as_cell(cell)
-        key = (self, cell)
-        cached = _HASH_CACHE.get(key)
+        hashes = self._memory.hashes
+        cached = hashes.get(cell)
         if cached is None:
             pruned = self._check(cell)
             labels = self._label_map()
             cached = module_hash(pruned.matrix, [labels[op] for op in pruned.ops])
-            if len(_HASH_CACHE) >= _HASH_CACHE_SIZE:
-                _HASH_CACHE.clear()
-            _HASH_CACHE[key] = cached
+            hashes.put(cell, cached)
         return cached
 
     def hash_many(self, cells: Iterable[Any]) -> np.ndarray:
@@ -446,26 +493,18 @@ class CellSpace:
                 converted.append(self._as_cell(cell))
             except InvalidCellError as exc:
                 raise InvalidCellError(f"cell {position}: {exc}") from None
-        unknown = len(self.op_names)
-        index = {name: i for i, name in enumerate(self.op_names)}
-        ops_cache: dict[tuple[str, ...], list[int]] = {}
-        hashes = np.empty(len(converted), dtype="<U32")
-        sizes = np.fromiter((c.n_vertices for c in converted), dtype=np.int64, count=len(converted))
-        for n in np.unique(sizes).tolist():
-            rows = np.flatnonzero(sizes == n)
-            group = [converted[i] for i in rows.tolist()]
-            adjacency = np.stack([c.matrix for c in group])
-            ops = np.empty((rows.size, n), dtype=np.int64)
-            for k, cell in enumerate(group):
-                ids = ops_cache.get(cell.ops)
-                if ids is None:
-                    ids = ops_cache[cell.ops] = [index.get(op, unknown) for op in cell.ops]
-                ops[k] = ids
+        memory = self._memory.hashes
+        hashes = np.array([memory.get(cell, "") for cell in converted], dtype="<U32")
+        todo = np.flatnonzero(hashes == "")
+        missing = [converted[i] for i in todo.tolist()]
+        for rows, adjacency, ops in self._blocks(missing):
             block, bad = self._hash_block(adjacency, ops)
             if bad.any():
-                position = int(rows[np.argmax(bad)])
+                position = int(todo[rows[np.argmax(bad)]])
                 self._raise_for(converted[position], position)
-            hashes[rows] = block
+            hashes[todo[rows]] = block
+        for i in todo.tolist():
+            memory.put(converted[i], str(hashes[i]))
         return hashes
 
     def hash_arrays(self, adjacency: Any, ops: Any) -> np.ndarray:
@@ -498,64 +537,24 @@ class CellSpace:
         >>> NASBench101().hash_arrays(adjacency, ops)
         array(['b49ac8c578b4561d79ac7087988f1c61'], dtype='<U32')
         """
-        adjacency = np.asarray(adjacency)
-        ops = np.asarray(ops)
-        if adjacency.ndim != 3 or adjacency.shape[1] != adjacency.shape[2]:
-            raise InvalidCellError(
-                "adjacency must have shape (n_cells, n_vertices, n_vertices), got "
-                f"{adjacency.shape}"
-            )
-        if ops.shape != adjacency.shape[:2]:
-            raise InvalidCellError(
-                f"ops must have shape {adjacency.shape[:2]} to match adjacency, got {ops.shape}"
-            )
-        if not np.issubdtype(ops.dtype, np.integer):
-            raise InvalidCellError(f"ops must be integer op ids, got dtype {ops.dtype}")
-        ops = ops.astype(np.int64)
-        if ops.size and (ops.min() < -1 or ops.max() >= len(self.op_names)):
-            row = int(np.argmax(((ops < -1) | (ops >= len(self.op_names))).any(axis=1)))
-            raise InvalidCellError(
-                f"cell {row}: op ids must lie in -1..{len(self.op_names) - 1} "
-                f"(-1 pads), got {ops[row].tolist()}"
-            )
-        present = ops >= 0
-        sizes = present.sum(axis=1)
-        contiguous = present == (np.arange(ops.shape[1]) < sizes[:, None])
-        if not contiguous.all():
-            row = int(np.argmin(contiguous.all(axis=1)))
-            raise InvalidCellError(
-                f"cell {row}: padding (-1) must come after the last vertex, got ops "
-                f"{ops[row].tolist()}"
-            )
+        adjacency, ops = check_packed(adjacency, ops, len(self.op_names))
+        sizes = (ops >= 0).sum(axis=1)
         hashes = np.empty(ops.shape[0], dtype="<U32")
         for n in np.unique(sizes).tolist():
             rows = np.flatnonzero(sizes == n)
-            block = adjacency[rows, :n, :n]
-            bad = np.zeros(rows.size, dtype=bool)
-            if n >= 2:
-                outside = adjacency[rows].sum(axis=(1, 2)) != block.sum(axis=(1, 2))
-                structural = ~np.isin(block, (0, 1)).all(axis=(1, 2)) | outside
-                structural |= np.tril(block).any(axis=(1, 2))
-                bad |= structural
-            if bad.any() or n < 2:
-                position = int(rows[np.argmax(bad)]) if n >= 2 else int(rows[0])
-                self._raise_for_row(adjacency, ops, position)
-            block_hashes, bad = self._hash_block(block.astype(bool), ops[rows, :n])
+            malformed = flag_malformed(adjacency[rows], n)
+            if malformed.any():
+                self._raise_for_row(adjacency, ops, int(rows[np.argmax(malformed)]))
+            block = adjacency[rows, :n, :n].astype(bool)
+            block_hashes, bad = self._hash_block(block, ops[rows, :n])
             if bad.any():
                 self._raise_for_row(adjacency, ops, int(rows[np.argmax(bad)]))
             hashes[rows] = block_hashes
         return hashes
 
     def _raise_for_row(self, adjacency: np.ndarray, ops: np.ndarray, position: int) -> None:
-        n = int((ops[position] >= 0).sum())
         try:
-            if (adjacency[position].sum() != adjacency[position, :n, :n].sum()) or n < 2:
-                raise InvalidCellError(
-                    f"adjacency has edges outside the {n} vertices that ops names"
-                    if n >= 2
-                    else f"a cell needs at least an input and an output vertex, got {n}"
-                )
-            cell = Cell(adjacency[position, :n, :n], [self.op_names[i] for i in ops[position, :n]])
+            cell = cell_of_row(adjacency[position], ops[position], self.op_names)
         except InvalidCellError as exc:
             raise InvalidCellError(f"cell {position}: {exc}") from None
         self._raise_for(cell, position)
@@ -569,76 +568,48 @@ class CellSpace:
             f"cell {position} failed the vectorised check but passes validate(): {cell!r}"
         )
 
-    def _label_array(self) -> np.ndarray:
-        """Label of every op id, and 0 for the out-of-vocabulary id len(op_names)."""
-        labels = self._label_map()
-        return np.array([labels[name] for name in self.op_names] + [0], dtype=np.int64)
-
-    def _removable_ids(self) -> np.ndarray:
-        """Op ids (into op_names) of ops that compute nothing; see :meth:`_removable`."""
-        return np.empty(0, dtype=np.int64)
-
-    def _prune_block(
-        self, adjacency: np.ndarray, ops: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Vectorised validate + prune of cells of ``n`` vertices, as :meth:`_check` does.
-
-        ``adjacency`` (n_cells, n, n) is structurally sound (0/1, upper
-        triangular); ``ops`` (n_cells, n) holds ids into op_names or
-        ``len(op_names)`` for an unknown name. Returns the pruned edges (bool,
-        in the original vertex positions), the mask of kept vertices, the
-        number of them, the mask of cells with no input -> output path, and the
-        mask of the other cells that are not in the space.
-        """
-        edges = np.asarray(adjacency, dtype=bool)
-        last = len(self.op_names) - 1
-        bad = (ops[:, 0] != 0) | (ops[:, -1] != last)
-        removable = np.isin(ops, self._removable_ids())
-        if removable.any():
-            edges = edges & ~(removable[:, :, None] | removable[:, None, :])
-        keep = on_path_batch(edges)
-        empty = ~keep[:, 0]
-        edges = edges & (keep[:, :, None] & keep[:, None, :])
-        sizes = keep.sum(axis=1)
-        bad |= ~empty & (sizes > self.max_vertices)
-        if self.max_edges is not None:
-            bad |= edges.sum(axis=(1, 2)) > self.max_edges
-        inner_ok = (ops >= 1) & (ops < last)
-        inner_ok[:, [0, -1]] = True
-        bad |= (keep & ~inner_ok).any(axis=1)
-        return edges, keep, sizes, empty, bad
-
     def _hash_block(self, adjacency: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Vectorised validate + prune + hash of cells of ``n`` vertices.
 
         The inputs are as for :meth:`_prune_block`. Returns the hashes and a
         mask of the cells that are not in the space (their hash is meaningless).
         """
-        n_cells, n = ops.shape
         edges, keep, sizes, empty, bad = self._prune_block(adjacency, ops)
-        hashes = np.empty(n_cells, dtype="<U32")
+        hashes = np.empty(ops.shape[0], dtype="<U32")
         if empty.any():
             empty_hash = self._empty_hash()
             if empty_hash is None:
                 bad |= empty
             else:
                 hashes[empty] = empty_hash
-        labels = self._label_array()
-        for size in np.unique(sizes[~bad & ~empty]).tolist():
-            rows = np.flatnonzero((sizes == size) & ~bad & ~empty)
-            if size == n:
-                block, block_ops = edges[rows], ops[rows]
-            else:
-                order = np.argsort(~keep[rows], axis=1, kind="stable")[:, :size]
-                block = np.take_along_axis(edges[rows], order[:, :, None], axis=1)
-                block = np.take_along_axis(block, order[:, None, :], axis=2)
-                block_ops = np.take_along_axis(ops[rows], order, axis=1)
-            hashes[rows] = module_hashes(block, labels[block_ops])
+        rows = np.flatnonzero(~bad & ~empty)
+        if rows.size:  # kept vertices first, in their order; pruned ones become padding
+            block, block_ops = kept_first(edges[rows], ops[rows], keep[rows], ops.shape[1])
+            hashes[rows] = module_hashes(block, self._label_array()[block_ops], sizes[rows])
         return hashes, bad
 
     def _empty_hash(self) -> str | None:
         """Hash of the cells with no input -> output path; None when they are invalid."""
         return None
+
+    def _pruned_arrays(self, cells: Iterable[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Validate cells, prune them and pack them, vectorised.
+
+        Returns the pruned adjacency (n_cells, max_vertices, max_vertices)
+        bool, the op ids into :attr:`op_names` (n_cells, max_vertices) with
+        ``-1`` for padding, and each pruned cell's number of vertices; kept
+        vertices keep their order.
+        """
+        cells = as_cells(cells, space=self)
+        if not cells:
+            raise ValueError("expected at least one cell, got an empty sequence")
+        size = self.max_vertices
+        adjacency = np.zeros((len(cells), size, size), dtype=bool)
+        ops = np.full((len(cells), size), -1, dtype=np.int64)
+        for rows, block, ids in self._blocks(cells):
+            edges, keep = prune_edges(block, np.isin(ids, self._removable_ids()))
+            adjacency[rows], ops[rows] = kept_first(edges, ids, keep, size)
+        return adjacency, ops, (ops >= 0).sum(axis=1)
 
     # ------------------------------------------------------------------ sampling
 
@@ -682,31 +653,14 @@ class CellSpace:
         >>> all(space.is_valid(c) for c in cells)
         True
         """
-        n = _check_count(n)
+        n = check_count(n)
         rng = check_random_state(random_state)
-        size = self.max_vertices
-        upper = np.triu(np.ones((size, size), dtype=bool), 1)
-        cells: list[Cell] = []
-        budget = 1000 + 1000 * n
-        for _ in range(budget):
-            if len(cells) == n:
-                break
-            matrix = np.zeros((size, size), dtype=np.uint8)
-            matrix[upper] = rng.randint(0, 2, size=int(upper.sum()))
-            inner = rng.randint(0, len(self.ops), size=size - 2)
-            ops = (INPUT, *(self.ops[k] for k in inner), OUTPUT)
-            cell = Cell._trusted(matrix, ops)
-            try:
-                pruned = self._check(cell)
-            except InvalidCellError:
-                continue
-            cells.append(pruned if prune else cell)
-        if len(cells) < n:
-            raise RuntimeError(
-                f"rejection sampling found only {len(cells)} valid cells of {n} in "
-                f"{budget} draws; valid cells are too rare in {self!r}"
+        try:
+            return random_cells(
+                rng, n, ops=self.ops, max_vertices=self.max_vertices, check=self._check, prune=prune
             )
-        return cells
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}; valid cells are too rare in {self!r}") from None
 
     def mutate(self, cell: Any, random_state: Any = None) -> Cell:
         """One random mutation: flip one edge or change one op, to a different valid cell.
@@ -759,21 +713,7 @@ class CellSpace:
 
     def _mutations(self, cell: Cell, rng: np.random.RandomState) -> Iterable[Cell]:
         """Every one-change neighbour of ``cell``, in random order."""
-        n = cell.n_vertices
-        edges = [(i, j) for i in range(n) for j in range(i + 1, n)]
-        changes = [("edge", i, j) for i, j in edges] + [
-            ("op", v, op) for v in range(1, n - 1) for op in self.ops if op != cell.ops[v]
-        ]
-        for k in rng.permutation(len(changes)).tolist():
-            kind, a, b = changes[k]
-            if kind == "edge":
-                matrix = np.array(cell.matrix)
-                matrix[a, b] = 1 - matrix[a, b]
-                yield Cell._trusted(matrix, cell.ops)
-            else:
-                ops = list(cell.ops)
-                ops[a] = b
-                yield Cell._trusted(np.array(cell.matrix), tuple(ops))
+        return one_change_neighbours(cell, self.ops, rng)
 
     # ------------------------------------------------------------------ enumeration
 
@@ -799,86 +739,18 @@ class CellSpace:
         >>> len(CellSpace(ops=["conv"], max_vertices=3).enumerate())
         3
         """
-        sizes = range(2, self.max_vertices + 1)
-        total = sum(2 ** (v * (v - 1) // 2) * len(self.ops) ** (v - 2) for v in sizes)
+        total = count_candidates(len(self.ops), self.max_vertices)
         if total > _MAX_ENUMERATION_CANDIDATES:
             raise ValueError(self._too_large_message(total))
-        found: dict[str, Cell] = {}
         labels = self._label_map()
-        for v in sizes:
-            rows, cols = np.triu_indices(v, 1)
-            for bits in itertools.product((0, 1), repeat=rows.size):
-                matrix = np.zeros((v, v), dtype=np.uint8)
-                matrix[rows, cols] = bits
-                for inner in itertools.product(self.ops, repeat=v - 2):
-                    cell = Cell._trusted(matrix, (INPUT, *inner, OUTPUT))
-                    try:
-                        pruned = self._check(cell)
-                    except InvalidCellError:
-                        continue
-                    key = module_hash(pruned.matrix, [labels[op] for op in pruned.ops])
-                    found.setdefault(key, pruned)
-        return [found[key] for key in sorted(found)]
+
+        def key(pruned: Cell) -> str:
+            return module_hash(pruned.matrix, [labels[op] for op in pruned.ops])
+
+        return all_cells(self.ops, self.max_vertices, self._check, key)
 
     def _too_large_message(self, total: int) -> str:
         return (
             f"{self!r} is too large to enumerate (about 10^{math.log10(total):.0f} labelled "
             "candidate cells); draw from it with sample() instead"
         )
-
-
-def _check_ops(ops: Any) -> tuple[str, ...]:
-    if isinstance(ops, str) or not isinstance(ops, Iterable):
-        raise TypeError(f"ops must be a sequence of operation names, got {ops!r}")
-    ops = tuple(ops)
-    if not ops:
-        raise ValueError("ops must name at least one operation")
-    for op in ops:
-        if not isinstance(op, str):
-            raise TypeError(f"operation names must be strings, got {op!r}")
-        if op in (INPUT, OUTPUT):
-            raise ValueError(f"{op!r} is reserved for the first and last vertex; not an op")
-    if len(set(ops)) != len(ops):
-        raise ValueError(f"ops must be distinct, got {list(ops)}")
-    return ops
-
-
-def _check_limit(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_count(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    return int(n)
-
-
-def _batch_ready(cls: type) -> bool:
-    """Whether ``cls`` decides validity with the checks of the class defining its _check_block."""
-    ready = _BATCH_READY.get(cls)
-    if ready is None:
-        mro = cls.__mro__
-        owner = next(klass for klass in mro if "_check_block" in vars(klass))
-        below = mro[: mro.index(owner)]
-        ready = not any(name in vars(klass) for klass in below for name in _VALIDITY_METHODS)
-        _BATCH_READY[cls] = ready
-    return ready
-
-
-def _space_bit(space: CellSpace) -> int:
-    """The bit of ``space`` in ``Cell._valid_in``; 0 (no caching) if it has none.
-
-    Spaces whose validity depends on the same things share a bit: the class and
-    the limits (the checks are those of the class, see :func:`_batch_ready`).
-    """
-    if not _batch_ready(type(space)):
-        return 0
-    key = (type(space), space.ops, space.max_vertices, space.max_edges)
-    bit = _VALIDITY_BITS.get(key)
-    if bit is None:
-        if len(_VALIDITY_BITS) >= _MAX_VALIDITY_BITS:
-            return 0
-        bit = _VALIDITY_BITS.setdefault(key, 1 << len(_VALIDITY_BITS))
-    return bit
