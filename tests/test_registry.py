@@ -81,7 +81,7 @@ def test_underscores_and_case_are_accepted():
     "name, params, words",
     [
         ("oracle", {}, "unknown predictor 'oracle'; choose from assessor"),
-        ("assessor", {"space": None}, "'assessor' has no parameter 'space'"),
+        ("assessor", {"kernel": None}, "'assessor' has no parameter 'kernel'"),
         ("pipeline", {"nope__max_iter": 1}, "no parameter 'nope__max_iter'"),
     ],
 )
@@ -117,7 +117,8 @@ def test_shared_params_are_set_where_the_predictor_has_them():
     space = NASBench201()
     shared = {"space": space, "max_iter": 4}
     assessor = get_predictor("assessor", shared_params=shared)
-    assert assessor.max_iter == 4  # no `space` parameter: left out
+    assert assessor.max_iter == 4
+    assert assessor.embedder.space is space  # its embedder's parameter
     forest = get_predictor("random-forest", shared_params=shared)
     assert forest.get_params()["encode__space"] is space  # no `max_iter`: left out
     explicit = get_predictor("assessor", shared_params=shared, max_iter=9)
