@@ -715,7 +715,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     from skassess.model_selection import SemiSupervisedKFold
     from skassess.plotting import plot_tau_vs_labeled, save_figure
-    from skassess.search import accepts_unlabeled
+    from skassess.utils import uses_unlabeled
 
     console = _Console(args.quiet)
     benchmark = load_benchmark(args.benchmark, args.data)
@@ -752,7 +752,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             for fold, (train, test) in enumerate(splits):
                 bar.set_postfix_str(f"{name}, {n_labeled} labeled, fold {fold + 1}")
                 estimator = make_predictor(name, args.seed + fold, args.max_iter, benchmark.space)
-                if not accepts_unlabeled(estimator):
+                if not uses_unlabeled(estimator):
                     train = train[np.isfinite(y[train])]
                 start = time.perf_counter()
                 estimator.fit([cells[i] for i in train], y[train])

@@ -12,14 +12,14 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skassess import Cell
+from skassess import Cell, InvalidCellError
 from skassess.search import (
     PredictorGuidedSearch,
     RandomSearch,
     RegularizedEvolution,
     SearchResult,
-    accepts_unlabeled,
 )
+from skassess.utils import mark_uses_unlabeled, uses_unlabeled
 
 OPS = ("a", "b", "c", "d")
 
@@ -28,6 +28,11 @@ class ToySpace:
     """Chains input -> 3 inner vertices -> output, with an optional skip edge 0 -> 4."""
 
     op_names = ("input", *OPS, "output")
+
+    def validate(self, cell):
+        if cell.n_vertices != 5 or cell.ops[0] != "input" or cell.ops[-1] != "output":
+            raise InvalidCellError("not a chain of three inner vertices")
+        return cell
 
     def hash(self, cell):
         return f"{cell.matrix[0, 4]}-" + "".join(cell.ops[1:4])
@@ -215,14 +220,17 @@ def test_guided_search_ranks_only_a_pool_of_the_requested_size(benchmark):
             seen_pool_sizes.append(len(X))
             return np.zeros(len(X))
 
-    PredictorGuidedSearch(Spy(), initial_size=5, batch_size=5, pool_size=7).run(benchmark, 20)
+    search = PredictorGuidedSearch(Spy(), initial_size=5, batch_size=5, pool_size=7)
+    search.set_params(n_mutations=0).run(benchmark, 20)
     assert seen_pool_sizes == [7, 7, 7]
+    seen_pool_sizes.clear()
+    search.set_params(n_mutations=10).run(benchmark, 20)
+    assert seen_pool_sizes == [17, 17, 17]
 
 
 class ToySemiSupervised(RegressorMixin, BaseEstimator):
     """Records what it was given; scores rows by a fixed feature, through transduction_."""
 
-    _accepts_unlabeled = True
     calls: ClassVar[list] = []
 
     def __init__(self, random_state=None):
@@ -236,6 +244,9 @@ class ToySemiSupervised(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         raise AssertionError("a transductive estimator is ranked by transduction_")
+
+    def __sklearn_tags__(self):
+        return mark_uses_unlabeled(super().__sklearn_tags__())
 
 
 def test_semi_supervised_estimator_gets_the_pool_as_unlabeled_rows(benchmark):
@@ -285,17 +296,11 @@ def test_use_unlabeled_false_fits_on_labeled_rows_only(benchmark):
     assert [n_nan for _, n_nan, _ in ToySemiSupervised.calls] == [0, 0]
 
 
-def test_accepts_unlabeled():
-    assert accepts_unlabeled(ToySemiSupervised())
-    assert not accepts_unlabeled(Ridge())
-    assert accepts_unlabeled(make_pipeline(FunctionTransformer(features), ToySemiSupervised()))
-    assert not accepts_unlabeled(ridge_on_cells())
-
-
-def test_accepts_unlabeled_knows_skassess_baselines():
-    baselines = pytest.importorskip("skassess.baselines")
-    assert accepts_unlabeled(baselines.LabeledOnly(Ridge()))
-    assert accepts_unlabeled(baselines.make_random_forest_predictor(n_estimators=5))
+def test_uses_unlabeled_reads_the_tag_through_pipelines():
+    assert uses_unlabeled(ToySemiSupervised())
+    assert not uses_unlabeled(Ridge())
+    assert uses_unlabeled(make_pipeline(FunctionTransformer(features), ToySemiSupervised()))
+    assert not uses_unlabeled(ridge_on_cells())
 
 
 def test_evolution_remutates_children_outside_the_benchmark():

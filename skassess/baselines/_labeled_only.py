@@ -15,6 +15,8 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
+from skassess.utils.tags import mark_uses_unlabeled
+
 
 def labeled_mask(y: Any) -> np.ndarray:
     """Which rows of ``y`` are labeled: not NaN (every output, for 2-D ``y``).
@@ -186,4 +188,4 @@ class LabeledOnly(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         tags.target_tags.required = True
         tags.target_tags.multi_output = inner.target_tags.multi_output
         tags.non_deterministic = inner.non_deterministic
-        return tags
+        return mark_uses_unlabeled(tags)  # skips NaN rows: a pipeline's encoder sees them
