@@ -34,17 +34,24 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SHARED_DATA = Path(os.environ.get("SKASSESS_SHARED_DATA", ROOT.parent / "shared" / "data"))
 CHECKPOINTS = (10, 20, 50, 100, 150, 200, 300, 500, 1000)
+# file, the metric searched, the metric reported of what was found (None: the searched one)
 BENCHMARKS = {
-    "nasbench101": ("nasbench101.npz", "test_accuracy"),
-    "nasbench201": ("nasbench201.npz", "cifar10_valid_val"),
+    "nasbench101": ("nasbench101.npz", "test_accuracy", None),
+    "nasbench201": ("nasbench201.npz", "cifar10_valid_val", "cifar10_valid_test"),
 }
-METHODS = ("guided", "guided-forest", "evolution", "random")
+METHOD_NOTES = {
+    "nasbench101": "the shared NAS-Bench-101 table holds one run's test accuracy only: searched "
+    "and reported on it (no validation accuracy for most cells)",
+    "nasbench201": "searched on validation accuracy (cifar10_valid_val), the test accuracy "
+    "(cifar10_valid_test) of the architecture found reported beside",
+}
+METHODS = ("guided", "guided-random-pool", "guided-forest", "evolution", "random")
 
 
 def load(name: str, data: Path):
     from skassess import datasets
 
-    file_name, _ = BENCHMARKS[name]
+    file_name = BENCHMARKS[name][0]
     loader = datasets.load_nasbench101 if name == "nasbench101" else datasets.load_nasbench201
     return loader(data / file_name)
 
@@ -64,6 +71,12 @@ def make_search(method: str, seed: int, args: argparse.Namespace):
         estimator = SemiSupervisedAssessor(
             max_iter=args.assessor_max_iter, n_ensemble=args.assessor_ensemble
         )
+    elif method == "guided-random-pool":  # the search before mutations: random pools only
+        from skassess import SemiSupervisedAssessor
+
+        estimator = SemiSupervisedAssessor(
+            max_iter=args.assessor_max_iter, n_ensemble=args.assessor_ensemble
+        )
     else:
         from skassess.baselines import make_random_forest_predictor
 
@@ -73,6 +86,8 @@ def make_search(method: str, seed: int, args: argparse.Namespace):
         initial_size=args.initial_size,
         batch_size=args.batch_size,
         pool_size=args.pool_size,
+        n_mutations=0 if method == "guided-random-pool" else args.n_mutations,
+        n_parents=args.n_parents,
         unlabeled_size=args.unlabeled_size,
         random_state=seed,
     )
@@ -96,6 +111,7 @@ def first_reaching(ranks: np.ndarray, threshold: float) -> float:
 def summarise(runs: list[dict], n_space: int, budget: int) -> dict:
     ranks = [np.asarray(run["ranks"]) for run in runs]
     values = [np.asarray(run["best_so_far"]) for run in runs]
+    reported = [np.asarray(run["reported_of_best"]) for run in runs if "reported_of_best" in run]
     table = {}
     for step in CHECKPOINTS:
         if all(r.size >= step for r in ranks):
@@ -106,6 +122,10 @@ def summarise(runs: list[dict], n_space: int, budget: int) -> dict:
                 "q75_rank": float(np.percentile(at, 75)),
                 "median_best": float(np.median([v[step - 1] for v in values])),
             }
+            if reported and len(reported) == len(runs):
+                table[str(step)]["median_reported"] = float(
+                    np.median([r[step - 1] for r in reported])
+                )
     reach = {}
     for label, fraction in (("top_0.05%", 0.0005), ("top_0.1%", 0.001), ("top_1%", 0.01)):
         needed = [first_reaching(r, top_rank(fraction, n_space)) for r in ranks]
@@ -125,9 +145,12 @@ def fmt_queries(value: float, budget: int) -> str:
 
 def markdown(name: str, payload: dict) -> str:
     n_space = payload["n_architectures"]
-    lines = [
-        f"### {payload['benchmark']} ({payload['metric']}, {n_space:,} architectures)",
-        "",
+    lines = [f"### {payload['benchmark']} ({payload['metric']}, {n_space:,} architectures)", ""]
+    if payload.get("command"):
+        lines += [f"Command: `{payload['command']}`.", ""]
+    if payload.get("metric_note"):
+        lines += [f"Metric: {payload['metric_note']}.", ""]
+    lines += [
         "Median over seeds of the rank of the best architecture found "
         "(1 = the best of the space; interquartile range in brackets) after a number of "
         "queries. Settings: " + payload["settings_text"] + ".",
@@ -149,6 +172,23 @@ def markdown(name: str, payload: dict) -> str:
                 else f"{entry['median_rank']:.0f} [{entry['q25_rank']:.0f}-{entry['q75_rank']:.0f}]"
             )
         lines.append(f"| {step} | " + " | ".join(cells) + " |")
+    reported = payload.get("reported_metric")
+    if reported:
+        lines += [
+            "",
+            f"Median {reported} of the architecture found (best {payload['metric']} so far); "
+            f"the best {reported} of the space is {payload['reported_max']:.2f}:",
+            "",
+            "| queries | " + " | ".join(methods) + " |",
+            "|---:|" + "---:|" * len(methods),
+        ]
+        for step in steps:
+            cells = []
+            for method in methods:
+                entry = payload["methods"][method]["checkpoints"].get(str(step), {})
+                value = entry.get("median_reported")
+                cells.append("" if value is None else f"{value:.2f}")
+            lines.append(f"| {step} | " + " | ".join(cells) + " |")
     lines += ["", "Median queries until the best found is in the top fraction of the space:", ""]
     lines.append("| method | seeds | top 0.05% | top 0.1% | top 1% | seconds per run |")
     lines.append("|---|---:|---:|---:|---:|---:|")
@@ -231,23 +271,38 @@ def plot(name: str, payload: dict, runs: dict, path: Path) -> None:
     save_figure(figure, path)
 
 
+def reported_of_best(result, reported_values: np.ndarray) -> np.ndarray:
+    """After each query, the reported metric of the best architecture found so far."""
+    values = result.values
+    best_at = np.array([int(np.argmax(values[: step + 1])) for step in range(values.size)])
+    return reported_values[result.indices[best_at]]
+
+
 def run_benchmark(name: str, args: argparse.Namespace) -> str:
     import torch
 
     torch.set_num_threads(1)
     bench = load(name, args.data)
-    values = np.asarray(bench.y, dtype=float)
+    _, searched, reported = BENCHMARKS[name]
+    values = np.asarray(bench.metrics[searched], dtype=float)
+    reported_values = None if reported is None else np.asarray(bench.metrics[reported], float)
     n_space = int(np.isfinite(values).sum())
     settings = (
-        f"guided: {args.initial_size} random, then batches of {args.batch_size} from random "
-        f"pools of {args.pool_size} candidates, {args.unlabeled_size} of them unlabeled in the "
-        f"fit (assessor {args.assessor_max_iter} epochs x {args.assessor_ensemble} "
-        f"networks; forest 100 trees), budget {args.guided_budget}; evolution: population "
+        f"guided: {args.initial_size} random, then batches of {args.batch_size}, ranking "
+        f"random pools of {args.pool_size} candidates and {args.n_mutations} mutations of the "
+        f"{args.n_parents} best found (guided-random-pool: no mutations, the search before "
+        f"them), {args.unlabeled_size} candidates unlabeled in the fit (assessor "
+        f"{args.assessor_max_iter} epochs x {args.assessor_ensemble} networks; forest 100 "
+        f"trees), budget {args.guided_budget}; evolution: population "
         f"{args.population_size}, tournament {args.sample_size}"
     )
     payload = {
         "benchmark": bench.name,
-        "metric": bench.target,
+        "metric": searched,
+        "metric_note": METHOD_NOTES[name],
+        "reported_metric": reported,
+        "reported_max": None if reported is None else float(np.nanmax(reported_values)),
+        "command": "python " + " ".join(["benchmarks/bench_search.py", *sys.argv[1:]]),
         "n_architectures": n_space,
         "n_seeds": args.seeds,
         "settings": {k: str(v) for k, v in vars(args).items()},
@@ -261,7 +316,7 @@ def run_benchmark(name: str, args: argparse.Namespace) -> str:
         budget = method_budget(method, args)
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             start = time.perf_counter()
-            result = make_search(method, seed, args).run(bench, budget)
+            result = make_search(method, seed, args).run(bench, budget, metric=searched)
             seconds = time.perf_counter() - start
             run = {
                 "seed": seed,
@@ -269,6 +324,8 @@ def run_benchmark(name: str, args: argparse.Namespace) -> str:
                 "ranks": result.rank_so_far(values).tolist(),
                 "seconds": seconds,
             }
+            if reported_values is not None:
+                run["reported_of_best"] = reported_of_best(result, reported_values).tolist()
             runs.setdefault(method, []).append(run)
             print(
                 f"{name} {method} seed {seed}: best {run['best_so_far'][-1]:.4f}, rank "
@@ -311,6 +368,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--unlabeled-size", type=int, default=2000, help="candidates given to fit as unlabeled"
     )
+    parser.add_argument("--n-mutations", type=int, default=1000, help="mutated candidates per fit")
+    parser.add_argument("--n-parents", type=int, default=10, help="best architectures mutated")
     parser.add_argument("--assessor-max-iter", type=int, default=30)
     parser.add_argument("--assessor-ensemble", type=int, default=1)
     parser.add_argument("--population-size", type=int, default=100)
@@ -351,7 +410,7 @@ def main(argv=None) -> int:
         print(f"wrote {args.output_dir / 'search.md'}")
         return 0
     for name in args.benchmarks:
-        if not (args.data / BENCHMARKS[name][0]).is_file():
+        if not (args.data / BENCHMARKS[name][0]).is_file():  # a skip, not a failure
             print(f"skipping {name}: {args.data / BENCHMARKS[name][0]} not found", file=sys.stderr)
             continue
         sections.append(run_benchmark(name, args))

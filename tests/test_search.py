@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -18,6 +18,7 @@ from skassess.search import (
     RandomSearch,
     RegularizedEvolution,
     SearchResult,
+    sample_distinct,
 )
 from skassess.utils import mark_uses_unlabeled, uses_unlabeled
 
@@ -365,3 +366,21 @@ def test_writers_round_trip(benchmark, tmp_path):
 def test_empty_result_has_no_best():
     with pytest.raises(ValueError, match="no query"):
         _ = SearchResult("m", "b", "acc", 1).best
+
+
+def test_run_is_the_ask_tell_loop_on_the_benchmark(benchmark):
+    search = PredictorGuidedSearch(ridge_on_cells(), initial_size=8, batch_size=4, random_state=0)
+    result = search.run(benchmark, 20)
+    assert not hasattr(search, "cells_"), "run works on a clone"
+    by_hand = clone(search).set_params(space=benchmark.space, candidates=benchmark.cells)
+    for n in (8, 4, 4, 4):  # initial_size, then batch_size
+        cells = by_hand.ask(n)
+        by_hand.tell(cells, benchmark.y[[benchmark.cells.index(c) for c in cells]])
+    assert by_hand.hashes_ == [query.hash for query in result.history]
+    np.testing.assert_array_equal(by_hand.scores_, result.values)
+
+
+def test_sample_distinct_from_a_benchmark_returns_its_cells(benchmark):
+    cells = sample_distinct(benchmark, 10, random_state=0)
+    assert len({benchmark.space.hash(c) for c in cells}) == 10
+    assert all(any(c is listed for listed in benchmark.cells) for c in cells)

@@ -34,22 +34,28 @@ class _CellList:
 
     def __init__(self, cells: Sequence[Cell], hashes: Any) -> None:
         hashes = np.asarray(hashes).astype(str)
-        # Indexed by distinct hash, sorted: the hash, its first row in cells, whether unseen.
-        self._hashes, self._rows = np.unique(hashes, return_index=True)
-        self._free = np.ones(self._hashes.size, dtype=bool)
+        unique, first = np.unique(hashes, return_index=True)
+        # Indexed by distinct architecture, in list order: its first row and hash.
+        self._rows = np.sort(first)
+        self._hashes = hashes[self._rows]
+        self._free = np.ones(self._rows.size, dtype=bool)
         self._excluded: set[str] = set()
+        # For look-ups by hash: the sorted hashes and where each one is above.
+        self._sorted_hashes = unique
+        self._position = np.searchsorted(self._rows, first)
         self.cells = cells
 
     def __len__(self) -> int:
-        return int(self._hashes.size)
+        return int(self._rows.size)
 
     def draw(
         self, n: int | None, rng: np.random.RandomState, seen: Collection[str]
     ) -> tuple[list[Cell], list[str]]:
-        """``n`` distinct unseen cells, uniformly without replacement, in list order.
+        """``n`` distinct unseen cells, uniformly without replacement, in random order.
 
-        All of them when fewer are left or ``n`` is None. ``seen`` may only
-        grow from one call to the next (it is applied incrementally).
+        All of them, in list order, when ``n`` is None or fewer are left.
+        ``seen`` may only grow from one call to the next (it is applied
+        incrementally).
         """
         for key in seen:
             if key not in self._excluded:
@@ -60,7 +66,6 @@ class _CellList:
         free = np.flatnonzero(self._free)
         if n is not None and free.size > n:
             free = rng.choice(free, size=n, replace=False)
-        free = free[np.argsort(self._rows[free], kind="stable")]
         return [self.cells[row] for row in self._rows[free].tolist()], self._hashes[free].tolist()
 
     def get(self, key: str) -> Cell | None:
@@ -69,12 +74,19 @@ class _CellList:
         return None if k is None else self.cells[int(self._rows[k])]
 
     def _find(self, key: str) -> int | None:
-        k = int(np.searchsorted(self._hashes, key))
-        return k if k < self._hashes.size and self._hashes[k] == key else None
+        """Position of hash ``key`` among the distinct architectures, or None."""
+        k = int(np.searchsorted(self._sorted_hashes, key))
+        found = k < self._sorted_hashes.size and self._sorted_hashes[k] == key
+        return int(self._position[k]) if found else None
 
 
 class _SpaceSampler:
-    """Cells drawn with ``space.sample``, repeats and seen ones dropped."""
+    """Cells drawn with ``space.sample``, repeats and seen ones dropped.
+
+    The sampler repeats architectures (small ones often, see
+    :meth:`CellSpace.sample <skassess.spaces.CellSpace.sample>`), so what is
+    missing is drawn again, up to three rounds: ``n`` cells or a few fewer.
+    """
 
     def __init__(self, space: Any) -> None:
         self.space = space
@@ -82,11 +94,14 @@ class _SpaceSampler:
     def draw(
         self, n: int, rng: np.random.RandomState, seen: Collection[str]
     ) -> tuple[list[Cell], list[str]]:
-        cells = self.space.sample(n, random_state=rng)
         found: dict[str, Cell] = {}
-        for cell, key in zip(cells, self.space.hash_many(cells).tolist(), strict=True):
-            if key not in seen:
-                found.setdefault(key, cell)
+        for _ in range(3):
+            cells = self.space.sample(n - len(found), random_state=rng)
+            for cell, key in zip(cells, self.space.hash_many(cells).tolist(), strict=True):
+                if key not in seen:
+                    found.setdefault(key, cell)
+            if len(found) == n:
+                break
         return list(found.values()), list(found)
 
     def get(self, key: str) -> Cell | None:
@@ -163,7 +178,7 @@ def sample_distinct(
     Returns
     -------
     list of Cell
-        In the order of ``cells``; for a benchmark, its own cell objects.
+        In random order; for a benchmark, its own cell objects.
 
     Raises
     ------
