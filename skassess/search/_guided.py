@@ -124,6 +124,8 @@ class PredictorGuidedSearch(BaseSearch):
     on exactly as if it had not stopped, with the same proposals for the same
     ``random_state``. Cells asked and not told are still pending after a
     reload: tell their scores, or leave them, they are never proposed again.
+    ``space``, ``candidates`` and ``random_state`` are read at the first
+    :meth:`ask` or :meth:`tell`; the other parameters at every call.
 
     With a transductive estimator (one that stores ``transduction_``) fitted
     on every candidate, the candidates are ranked by its transductive
