@@ -4,7 +4,7 @@ Two sources answer the same request, "``n`` cells whose hashes are not in
 ``seen``": :class:`_CellList`, a finite list (a benchmark's table, a
 space's enumeration, the user's own list), drawn uniformly over its distinct
 architectures; and :class:`_SpaceSampler`, a space's own sampler, for spaces
-too large to list. :func:`mutants` adds cells one mutation away from the best
+too large to list. :func:`mutants` adds cells a mutation or two away from the best
 architectures found so far. :func:`sample_distinct` is the public face of the
 list: a uniform draw over distinct architectures.
 """
@@ -104,10 +104,6 @@ class _SpaceSampler:
                 break
         return list(found.values()), list(found)
 
-    def get(self, key: str) -> Cell | None:
-        """None: the space has no list of its cells to look ``key`` up in."""
-        return None
-
 
 def mutants(
     space: Any,
@@ -115,18 +111,17 @@ def mutants(
     n: int,
     rng: np.random.RandomState,
     seen: Collection[str],
-    source: _CellList | _SpaceSampler,
+    listed: _CellList | None = None,
 ) -> tuple[list[Cell], list[str]]:
     """Up to ``n`` distinct unseen cells, each one or two mutations away from a parent.
 
     The parents take turns, the best first; each child gets a second mutation
-    with probability one half. A child outside a listed source (not in the
-    table) is dropped, one inside it is replaced by the listed cell. Gives up
+    with probability one half. With a list of candidates (``listed``), a
+    child outside it is dropped and one inside it replaced by the listed cell. Gives up
     after ``10 * n`` tries, or ``20`` per parent in a row that find nothing new
     (the parents' neighbourhoods are spent).
     """
     found: dict[str, Cell] = {}
-    listed = isinstance(source, _CellList)
     patience, misses = 20 * len(parents), 0
     for attempt in range(10 * n if parents else 0):
         if len(found) == n or misses == patience:
@@ -141,8 +136,8 @@ def mutants(
             continue
         if key in seen or key in found:
             continue
-        if listed:
-            child = source.get(key)
+        if listed is not None:
+            child = listed.get(key)
             if child is None:
                 continue
         found[key] = child

@@ -361,7 +361,8 @@ class PredictorGuidedSearch(BaseSearch):
         labeled = np.flatnonzero(np.isfinite(self.scores_))
         best_first = labeled[np.argsort(-self.scores_[labeled], kind="stable")]
         parents = [self.cells_[i] for i in best_first[: self.n_parents]]
-        more = mutants(self.space, parents, self.n_mutations, rng, seen | set(keys), self._source)
+        listed = self._source if isinstance(self._source, _CellList) else None
+        more = mutants(self.space, parents, self.n_mutations, rng, seen | set(keys), listed)
         cells, keys = cells + more[0], keys + more[1]
         if not cells:
             return [], []
