@@ -345,14 +345,18 @@ def run_benchmark(name: str, args: argparse.Namespace) -> str:
     }
     runs: dict[str, list[dict]] = {}
     json_path = args.output_dir / f"search_{name}.json"
-    if args.add and json_path.is_file():  # keep the methods measured before, with their command
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    if args.add and json_path.is_file():  # keep the runs measured before, with their command
         before = json.loads(json_path.read_text())
-        runs = {m: r for m, r in before["runs"].items() if m not in args.methods}
-        payload["methods"] = {m: before["methods"][m] for m in runs}
+        for method, kept in before["runs"].items():
+            kept = [run for run in kept if method not in args.methods or run["seed"] not in seeds]
+            if kept:
+                runs[method] = kept
+                payload["methods"][method] = before["methods"][method]
         payload["command"] = before.get("command", "") + "`, then `" + payload["command"]
     for method in args.methods:
         budget = method_budget(method, args)
-        for seed in range(args.first_seed, args.first_seed + args.seeds):
+        for seed in seeds:
             start = time.perf_counter()
             result = make_search(method, seed, args).run(bench, budget, metric=searched)
             seconds = time.perf_counter() - start
@@ -420,7 +424,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--add",
         action="store_true",
-        help="add the methods measured now to those already in the JSON file",
+        help="add the runs measured now to those already in the JSON file (same method and "
+        "seed: replaced)",
     )
     parser.add_argument(
         "--from-json",
