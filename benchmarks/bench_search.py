@@ -74,17 +74,19 @@ def make_search(method: str, seed: int, args: argparse.Namespace):
         return RegularizedEvolution(
             population_size=args.population_size, sample_size=args.sample_size, random_state=seed
         )
-    return PredictorGuidedSearch(
+    search = PredictorGuidedSearch(
         make_estimator(method, args),
         initial_size=args.initial_size,
         batch_size=args.batch_size,
         pool_size=args.pool_size,
         n_mutations=0 if method == "guided-random-pool" else args.n_mutations,
         n_parents=args.n_parents,
-        exploration=0.0 if method == "guided-forest-mean" else args.exploration,
         unlabeled_size=args.unlabeled_size,
         random_state=seed,
     )
+    if method in ("guided-forest-mean", "guided-forest-spread"):
+        search.set_params(exploration=args.exploration if method.endswith("spread") else 0.0)
+    return search
 
 
 def make_estimator(method: str, args: argparse.Namespace):
@@ -413,7 +415,7 @@ def main(argv=None) -> int:
     parser.add_argument("--n-mutations", type=int, default=1000, help="mutated candidates per fit")
     parser.add_argument("--n-parents", type=int, default=10, help="best architectures mutated")
     parser.add_argument(
-        "--exploration", type=float, default=1.0, help="weight of the spread, where predicted"
+        "--exploration", type=float, default=1.0, help="weight of the spread (guided-forest-spread)"
     )
     parser.add_argument("--assessor-max-iter", type=int, default=30)
     parser.add_argument("--assessor-ensemble", type=int, default=1)

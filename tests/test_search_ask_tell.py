@@ -224,12 +224,12 @@ class SpreadStandIn(RegressorMixin, BaseEstimator):
 
 def test_the_spread_ranks_candidates_when_predict_returns_it():
     encoderless = SpreadStandIn()
-    search = make_search(estimator=encoderless, pool_size=200, n_mutations=0)
+    search = make_search(estimator=encoderless, pool_size=200, n_mutations=0, exploration=1.0)
     train_and_tell(search, 2)
     edges = [SPACE.prune(c).n_edges for c in search.cells_[10:]]
     pool_edges = [SPACE.prune(c).n_edges for c in SPACE.sample(200, random_state=0)]
     assert min(edges) >= np.percentile(pool_edges, 90)
-    mean_only = make_search(estimator=SpreadStandIn(), exploration=0.0, n_mutations=0)
+    mean_only = make_search(estimator=SpreadStandIn(), n_mutations=0)  # exploration=0
     train_and_tell(mean_only, 2)
     edges_mean_only = [SPACE.prune(c).n_edges for c in mean_only.cells_[10:]]
     assert np.mean(edges_mean_only) < np.mean(edges)

@@ -47,9 +47,9 @@ class PredictorGuidedSearch(BaseSearch):
     3. fit (a clone of) ``estimator`` on the scored architectures; a
        semi-supervised estimator also receives candidates as unlabeled ones
        (target ``NaN``, see :func:`~skassess.utils.uses_unlabeled`);
-    4. propose the candidates with the highest predicted score, plus
-       ``exploration`` times its spread for a predictor whose ``predict``
-       takes ``return_std=True``.
+    4. propose the candidates with the highest predicted score (plus
+       ``exploration`` times its spread, for a predictor whose ``predict``
+       takes ``return_std=True``).
 
     :meth:`run` searches a tabular benchmark with the same two methods.
 
@@ -82,11 +82,13 @@ class PredictorGuidedSearch(BaseSearch):
         architectures found so far; 0 ranks random candidates only.
     n_parents : int, default=10
         How many of the best architectures are mutated.
-    exploration : float, default=1.0
+    exploration : float, default=0.0
         Weight of the predicted spread in the ranking (upper confidence
         bound, ``mean + exploration * std``), for a predictor whose final
         ``predict`` accepts ``return_std=True``; the others, or 0, rank by
-        the mean.
+        the mean. Off by default: with the spread of a random forest's trees,
+        ``exploration=1`` found worse architectures than the mean on
+        NAS-Bench-201 (``benchmarks/results/search.md``).
     unlabeled_size : int or None, default=None
         For a semi-supervised estimator: how many candidates, a random part of
         them, are passed to ``fit`` as unlabeled rows. ``None`` passes every
@@ -160,7 +162,7 @@ class PredictorGuidedSearch(BaseSearch):
         pool_size=10_000,
         n_mutations=1_000,
         n_parents=10,
-        exploration=1.0,
+        exploration=0.0,
         unlabeled_size=None,
         use_unlabeled="auto",
         random_state=None,
