@@ -7,19 +7,20 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skassess import Cell
+from skassess import Cell, InvalidCellError
 from skassess.search import (
     PredictorGuidedSearch,
     RandomSearch,
     RegularizedEvolution,
     SearchResult,
-    accepts_unlabeled,
+    sample_distinct,
 )
+from skassess.utils import mark_uses_unlabeled, uses_unlabeled
 
 OPS = ("a", "b", "c", "d")
 
@@ -28,6 +29,11 @@ class ToySpace:
     """Chains input -> 3 inner vertices -> output, with an optional skip edge 0 -> 4."""
 
     op_names = ("input", *OPS, "output")
+
+    def validate(self, cell):
+        if cell.n_vertices != 5 or cell.ops[0] != "input" or cell.ops[-1] != "output":
+            raise InvalidCellError("not a chain of three inner vertices")
+        return cell
 
     def hash(self, cell):
         return f"{cell.matrix[0, 4]}-" + "".join(cell.ops[1:4])
@@ -215,14 +221,17 @@ def test_guided_search_ranks_only_a_pool_of_the_requested_size(benchmark):
             seen_pool_sizes.append(len(X))
             return np.zeros(len(X))
 
-    PredictorGuidedSearch(Spy(), initial_size=5, batch_size=5, pool_size=7).run(benchmark, 20)
+    search = PredictorGuidedSearch(Spy(), initial_size=5, batch_size=5, pool_size=7)
+    search.set_params(n_mutations=0).run(benchmark, 20)
     assert seen_pool_sizes == [7, 7, 7]
+    seen_pool_sizes.clear()
+    search.set_params(n_mutations=10).run(benchmark, 20)
+    assert seen_pool_sizes == [17, 17, 17]
 
 
 class ToySemiSupervised(RegressorMixin, BaseEstimator):
     """Records what it was given; scores rows by a fixed feature, through transduction_."""
 
-    _accepts_unlabeled = True
     calls: ClassVar[list] = []
 
     def __init__(self, random_state=None):
@@ -236,6 +245,9 @@ class ToySemiSupervised(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         raise AssertionError("a transductive estimator is ranked by transduction_")
+
+    def __sklearn_tags__(self):
+        return mark_uses_unlabeled(super().__sklearn_tags__())
 
 
 def test_semi_supervised_estimator_gets_the_pool_as_unlabeled_rows(benchmark):
@@ -285,17 +297,11 @@ def test_use_unlabeled_false_fits_on_labeled_rows_only(benchmark):
     assert [n_nan for _, n_nan, _ in ToySemiSupervised.calls] == [0, 0]
 
 
-def test_accepts_unlabeled():
-    assert accepts_unlabeled(ToySemiSupervised())
-    assert not accepts_unlabeled(Ridge())
-    assert accepts_unlabeled(make_pipeline(FunctionTransformer(features), ToySemiSupervised()))
-    assert not accepts_unlabeled(ridge_on_cells())
-
-
-def test_accepts_unlabeled_knows_skassess_baselines():
-    baselines = pytest.importorskip("skassess.baselines")
-    assert accepts_unlabeled(baselines.LabeledOnly(Ridge()))
-    assert accepts_unlabeled(baselines.make_random_forest_predictor(n_estimators=5))
+def test_uses_unlabeled_reads_the_tag_through_pipelines():
+    assert uses_unlabeled(ToySemiSupervised())
+    assert not uses_unlabeled(Ridge())
+    assert uses_unlabeled(make_pipeline(FunctionTransformer(features), ToySemiSupervised()))
+    assert not uses_unlabeled(ridge_on_cells())
 
 
 def test_evolution_remutates_children_outside_the_benchmark():
@@ -360,3 +366,21 @@ def test_writers_round_trip(benchmark, tmp_path):
 def test_empty_result_has_no_best():
     with pytest.raises(ValueError, match="no query"):
         _ = SearchResult("m", "b", "acc", 1).best
+
+
+def test_run_is_the_ask_tell_loop_on_the_benchmark(benchmark):
+    search = PredictorGuidedSearch(ridge_on_cells(), initial_size=8, batch_size=4, random_state=0)
+    result = search.run(benchmark, 20)
+    assert not hasattr(search, "cells_"), "run works on a clone"
+    by_hand = clone(search).set_params(space=benchmark.space, candidates=benchmark.cells)
+    for n in (8, 4, 4, 4):  # initial_size, then batch_size
+        cells = by_hand.ask(n)
+        by_hand.tell(cells, benchmark.y[[benchmark.cells.index(c) for c in cells]])
+    assert by_hand.hashes_ == [query.hash for query in result.history]
+    np.testing.assert_array_equal(by_hand.scores_, result.values)
+
+
+def test_sample_distinct_from_a_benchmark_returns_its_cells(benchmark):
+    cells = sample_distinct(benchmark, 10, random_state=0)
+    assert len({benchmark.space.hash(c) for c in cells}) == 10
+    assert all(any(c is listed for listed in benchmark.cells) for c in cells)

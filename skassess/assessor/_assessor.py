@@ -64,6 +64,7 @@ from skassess.nn import (
     reconstruction_loss,
     validation_split,
 )
+from skassess.utils.tags import mark_uses_unlabeled
 from skassess.utils.validation import check_cells, check_partial_targets, labeled_r2_score
 
 __all__ = ["SemiSupervisedAssessor"]
@@ -226,7 +227,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.input_tags.string = False
         tags.target_tags.single_output = True
-        return tags
+        return mark_uses_unlabeled(tags)
 
     def set_params(self, **params: Any) -> SemiSupervisedAssessor:
         """Set parameters, nested ones included (``embedder__embedding_dim=16``).

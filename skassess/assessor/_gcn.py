@@ -46,6 +46,7 @@ from skassess.nn import (
     rank_preserving_line,
     validation_split,
 )
+from skassess.utils.tags import mark_uses_unlabeled
 from skassess.utils.validation import labeled_r2_score
 
 __all__ = ["TransductiveGCNRegressor"]
@@ -253,6 +254,9 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        return mark_uses_unlabeled(super().__sklearn_tags__())
 
     # ------------------------------------------------------------------ fit
 

@@ -21,6 +21,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from skassess.utils.tags import mark_uses_unlabeled
 from skassess.utils.validation import labeled_mask, labeled_r2_score
 
 
@@ -178,6 +179,9 @@ class LabelPropagationRegressor(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         neighbours = self._neighbors.kneighbors(X, return_distance=False)
         return self.transduction_[neighbours].mean(axis=1)
+
+    def __sklearn_tags__(self):
+        return mark_uses_unlabeled(super().__sklearn_tags__())
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """R^2 on the labeled rows (NaN targets are ignored).

@@ -10,6 +10,7 @@ from sklearn.utils import _safe_indexing, get_tags, indexable
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted
 
+from skassess.utils.tags import mark_uses_unlabeled
 from skassess.utils.validation import labeled_mask, labeled_r2_score
 
 
@@ -144,4 +145,4 @@ class LabeledOnly(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         tags.target_tags.required = True
         tags.target_tags.multi_output = inner.target_tags.multi_output
         tags.non_deterministic = inner.non_deterministic
-        return tags
+        return mark_uses_unlabeled(tags)  # skips NaN rows: a pipeline's encoder sees them

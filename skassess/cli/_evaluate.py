@@ -166,10 +166,10 @@ def _score_fold(predictor: Any, cells: list, y: Any, split: tuple, record: dict)
     import numpy as np
 
     from skassess.metrics import kendall_tau, spearman_rho
-    from skassess.search import accepts_unlabeled
+    from skassess.utils import uses_unlabeled
 
     train, test = split
-    if not accepts_unlabeled(predictor):
+    if not uses_unlabeled(predictor):
         train = train[np.isfinite(y[train])]
     start = time.perf_counter()
     predictor.fit([cells[i] for i in train], y[train])

@@ -10,11 +10,17 @@ every one (:class:`SearchResult`). Three strategies share one interface,
   (Real et al., 2019).
 - :class:`PredictorGuidedSearch`: train what a performance predictor (by
   default the semi-supervised assessor) ranks highest, refitting as labels arrive.
+  It also searches your own space, without a benchmark: it proposes
+  architectures (``ask``) and learns from their scores (``tell``).
+
+:func:`sample_distinct` draws uniformly over the distinct architectures of a
+list or a benchmark.
 """
 
 from skassess.search._base import BaseSearch
+from skassess.search._candidates import sample_distinct
 from skassess.search._evolution import RegularizedEvolution
-from skassess.search._guided import PredictorGuidedSearch, accepts_unlabeled
+from skassess.search._guided import PredictorGuidedSearch
 from skassess.search._random import RandomSearch
 from skassess.search._result import Query, SearchResult
 
@@ -25,5 +31,5 @@ __all__ = [
     "RandomSearch",
     "RegularizedEvolution",
     "SearchResult",
-    "accepts_unlabeled",
+    "sample_distinct",
 ]

@@ -100,6 +100,10 @@ class _Oracle:
         """Rows trained so far, in query order."""
         return self.result.indices
 
+    def hashes(self, rows: np.ndarray) -> np.ndarray:
+        """Canonical hashes of rows ``rows``."""
+        return np.asarray(self._all_hashes())[rows]
+
     def hash_of(self, index: int) -> str:
         """Canonical hash of row ``index``, without hashing the whole benchmark for it."""
         space = getattr(self.benchmark, "space", None)

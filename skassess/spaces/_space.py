@@ -619,10 +619,16 @@ class CellSpace:
         Follows the random search of the official NAS-Bench-101 examples: a
         ``max_vertices``-vertex cell whose upper-triangular adjacency entries
         are fair coin flips and whose inner ops are drawn uniformly, redrawn
-        until valid. The result is uniform over valid *labelled* cells of
-        ``max_vertices`` vertices, not over distinct graphs: a graph with many
-        vertex orders is drawn more often, and pruned cells with fewer vertices
-        come out less often than in a uniform draw over a benchmark's table.
+        until valid (then pruned). The draw is uniform over valid *labelled*
+        ``max_vertices``-vertex matrices, not over distinct architectures:
+        most coin-flip matrices leave vertices off every input -> output
+        path, so after pruning small cells dominate, and an architecture with
+        many labelled forms comes out often. On NAS-Bench-101, 2,000 draws
+        give 870 distinct architectures, 57 % of the draws have at most 4
+        vertices and 0.5 % have 7, whereas 85 % of the space's 423,624
+        architectures have 7 vertices. For a draw that is uniform over
+        distinct architectures, draw from a list of them (``enumerate()``, a
+        benchmark's cells) with :func:`skassess.search.sample_distinct`.
 
         Parameters
         ----------
