@@ -51,11 +51,6 @@ def as_2d_float(X: ArrayLike, name: str) -> np.ndarray:
     return X
 
 
-def check_positive_int(value, name: str) -> None:
-    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 def check_n_neighbors(n_neighbors: int, n_available: int, *, exclude_self: bool) -> None:
     """Require ``0 <= n_neighbors <= n_available`` (the rows a query can find)."""
     if not 0 <= n_neighbors <= n_available:

@@ -58,9 +58,9 @@ from skassess._torch import resolve_device
 from skassess.neighbors._common import (
     as_2d_float,
     check_n_neighbors,
-    check_positive_int,
     rerank_exactly,
 )
+from skassess.utils.validation import check_positive_int
 
 __all__ = ["InvertedFileIndex", "recall"]
 

@@ -10,7 +10,6 @@ trainings (Ying et al., 2019), since a real search would keep a cache.
 
 from __future__ import annotations
 
-import numbers
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +19,7 @@ from sklearn.base import BaseEstimator
 
 from skassess._cell import Cell
 from skassess.search._result import Query, SearchResult
+from skassess.utils.validation import check_positive_int
 
 __all__ = ["BaseSearch"]
 
@@ -158,17 +158,7 @@ class _Oracle:
 
 
 def _check_budget(budget: Any) -> int:
-    if isinstance(budget, bool) or not isinstance(budget, numbers.Integral) or budget < 1:
-        raise ValueError(f"budget must be a positive integer number of trainings, got {budget!r}")
-    return int(budget)
-
-
-def _check_positive_int(value: Any, name: str, *, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_positive_int(budget, "budget")
 
 
 class BaseSearch(BaseEstimator):

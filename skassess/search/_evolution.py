@@ -12,7 +12,8 @@ from collections import deque
 import numpy as np
 from sklearn.utils import check_random_state
 
-from skassess.search._base import BaseSearch, _check_positive_int, _Oracle
+from skassess.search._base import BaseSearch, _Oracle
+from skassess.utils.validation import check_positive_int
 
 __all__ = ["RegularizedEvolution"]
 
@@ -70,9 +71,9 @@ class RegularizedEvolution(BaseSearch):
         self.random_state = random_state
 
     def _check_params(self) -> None:
-        _check_positive_int(self.population_size, "population_size")
-        _check_positive_int(self.sample_size, "sample_size")
-        _check_positive_int(self.max_mutation_tries, "max_mutation_tries")
+        check_positive_int(self.population_size, "population_size")
+        check_positive_int(self.sample_size, "sample_size")
+        check_positive_int(self.max_mutation_tries, "max_mutation_tries")
         if self.sample_size > self.population_size:
             raise ValueError(
                 f"sample_size ({self.sample_size}) cannot exceed population_size "

@@ -24,10 +24,11 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from skassess._cell import Cell, as_cells
-from skassess.search._base import BaseSearch, _check_budget, _check_positive_int, _Oracle
+from skassess.search._base import BaseSearch, _check_budget, _Oracle
 from skassess.search._candidates import _CellList, _SpaceSampler, as_cell_list, mutants
 from skassess.search._result import Query, SearchResult
 from skassess.utils.tags import final_estimator, uses_unlabeled
+from skassess.utils.validation import check_positive_int
 
 __all__ = ["PredictorGuidedSearch"]
 
@@ -200,7 +201,7 @@ class PredictorGuidedSearch(BaseSearch):
             when the candidates run out (none left: an empty list).
         """
         self._start()
-        n = self._default_ask_size() if n is None else _check_positive_int(n, "n")
+        n = self._default_ask_size() if n is None else check_positive_int(n, "n")
         if np.count_nonzero(np.isfinite(self.scores_)) < self.initial_size:
             cells, keys = self._source.draw(n, self._rng, self._seen())
         else:
@@ -304,11 +305,11 @@ class PredictorGuidedSearch(BaseSearch):
     # ------------------------------------------------------------------ internals
 
     def _check_params(self) -> None:
-        _check_positive_int(self.initial_size, "initial_size")
-        _check_positive_int(self.batch_size, "batch_size")
-        _check_positive_int(self.pool_size, "pool_size", allow_none=True)
-        _check_positive_int(self.n_parents, "n_parents")
-        _check_positive_int(self.unlabeled_size, "unlabeled_size", allow_none=True)
+        check_positive_int(self.initial_size, "initial_size")
+        check_positive_int(self.batch_size, "batch_size")
+        check_positive_int(self.pool_size, "pool_size", allow_none=True)
+        check_positive_int(self.n_parents, "n_parents")
+        check_positive_int(self.unlabeled_size, "unlabeled_size", allow_none=True)
         if (
             isinstance(self.n_mutations, bool)
             or not isinstance(self.n_mutations, numbers.Integral | np.integer)

@@ -7,6 +7,7 @@ mistake gets the same clear message wherever it is made.
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from skassess._cell import Cell, as_cells
 
 __all__ = [
     "check_cells",
+    "check_positive_int",
     "check_partial_targets",
     "check_targets",
     "labeled_mask",
@@ -116,3 +118,27 @@ def labeled_r2_score(estimator: Any, X: Any, y: Any, sample_weight: Any = None) 
     weights = None if sample_weight is None else _check_sample_weight(sample_weight, X)[rows]
     y_pred = estimator.predict(_safe_indexing(X, rows))
     return float(r2_score(np.asarray(y, dtype=np.float64)[rows], y_pred, sample_weight=weights))
+
+
+def check_positive_int(value: Any, name: str, *, allow_none: bool = False) -> int | None:
+    """``value`` as an int if it is a positive integer (``None`` too, with ``allow_none``).
+
+    For the parameters of objects that are not scikit-learn estimators (the
+    searches, the neighbour indexes); estimators declare theirs in
+    ``_parameter_constraints``.
+
+    Raises
+    ------
+    ValueError
+        ``"{name} must be a positive integer, got {value!r}"``.
+
+    Examples
+    --------
+    >>> check_positive_int(3, "n_probe")
+    3
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
