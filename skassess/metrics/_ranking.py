@@ -22,13 +22,15 @@ import numpy as np
 from scipy import stats
 from sklearn.exceptions import UndefinedMetricWarning
 
+from skassess.utils.validation import as_1d_float
+
 __all__ = ["kendall_tau", "spearman_rho", "precision_at_k", "top_k_regret", "n_at_k"]
 
 
 def _check_targets(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     """Validate both targets; return them restricted to the labeled rows."""
-    y_true = _as_1d(y_true, "y_true")
-    y_pred = _as_1d(y_pred, "y_pred")
+    y_true = as_1d_float(y_true, "y_true")
+    y_pred = as_1d_float(y_pred, "y_pred")
     if len(y_true) != len(y_pred):
         raise ValueError(
             f"y_true and y_pred have different lengths: {len(y_true)} and {len(y_pred)}"
@@ -51,18 +53,6 @@ def _check_targets(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
             f"{int(labeled.sum())} of {len(y_true)}"
         )
     return y_true[labeled], y_pred[labeled]
-
-
-def _as_1d(y: Any, name: str) -> np.ndarray:
-    try:
-        array = np.asarray(y, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be an array of numbers: {exc}") from None
-    if array.ndim == 2 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
-    return array
 
 
 def _resolve_k(k: Any, n_labeled: int) -> int:

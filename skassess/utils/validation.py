@@ -18,6 +18,7 @@ from sklearn.utils.validation import _check_sample_weight, check_array
 from skassess._cell import Cell, as_cells
 
 __all__ = [
+    "as_1d_float",
     "check_cells",
     "check_positive_int",
     "check_partial_targets",
@@ -37,6 +38,25 @@ def check_cells(X: Any, space: Any = None, *, min_cells: int = 1, what: str = "X
     return cells
 
 
+def as_1d_float(y: Any, name: str) -> np.ndarray:
+    """``y`` as a 1-D float64 array (a single column is flattened); NaN and inf pass.
+
+    Examples
+    --------
+    >>> as_1d_float([[0.5], [np.nan]], "y_true")
+    array([0.5, nan])
+    """
+    try:
+        array = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of numbers (NaN for unlabeled): {exc}") from None
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
+    return array
+
+
 def check_targets(y: Any, n_cells: int) -> np.ndarray:
     """A float64 vector of one target per cell; NaN marks an unlabeled cell.
 
@@ -46,14 +66,7 @@ def check_targets(y: Any, n_cells: int) -> np.ndarray:
         If ``y`` is not 1-D or not numeric, has the wrong length, or holds an
         infinite value (the message names the first one).
     """
-    try:
-        target = np.asarray(y, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"y must be numeric (np.nan for unlabeled cells): {exc}") from None
-    if target.ndim == 2 and target.shape[1] == 1:
-        target = target[:, 0]
-    if target.ndim != 1:
-        raise ValueError(f"y must be 1-D, one target per cell; got shape {target.shape}")
+    target = as_1d_float(y, "y")
     if target.shape[0] != n_cells:
         raise ValueError(f"X holds {n_cells} cells but y holds {target.shape[0]} targets")
     infinite = np.flatnonzero(np.isinf(target))
