@@ -453,7 +453,8 @@ def main(argv=None) -> int:
         "free. On NAS-Bench-101, for a given seed, every method starts from the same random "
         "architectures (its first queries coincide), which makes the comparison paired; on "
         "NAS-Bench-201 guided search draws over distinct architectures (canonical hash), so "
-        "its first draws differ.\n"
+        "its first draws differ. Seconds per run were measured on a shared, busy two-core "
+        "machine: compare them only roughly.\n"
     )
     sections = []
     if args.from_json:
