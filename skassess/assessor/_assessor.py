@@ -343,7 +343,8 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
 
         def rebuild(epoch: int) -> None:
             nonlocal graph
-            if (epoch + 1) % self.graph_update_interval == 0:
+            last = epoch + 1 == self.max_iter  # the graph over every cell follows
+            if (epoch + 1) % self.graph_update_interval == 0 and not last:
                 graph = build_graph(labeled)
 
         def reconstruction() -> torch.Tensor:
