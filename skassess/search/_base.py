@@ -208,7 +208,8 @@ class BaseSearch(BaseEstimator):
         return oracle.result
 
     def _check_params(self) -> None:
-        """Validate the constructor parameters (subclasses override)."""
+        """Validate the constructor parameters against ``_parameter_constraints``."""
+        self._validate_params()
 
     def _search(self, oracle: _Oracle) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

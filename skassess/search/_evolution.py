@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import warnings
 from collections import deque
+from numbers import Integral
+from typing import ClassVar
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 
 from skassess.search._base import BaseSearch, _Oracle
-from skassess.utils.validation import check_positive_int
 
 __all__ = ["RegularizedEvolution"]
 
@@ -57,6 +59,13 @@ class RegularizedEvolution(BaseSearch):
     RegularizedEvolution(population_size=50, random_state=0, sample_size=10)
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "population_size": [Interval(Integral, 1, None, closed="left")],
+        "sample_size": [Interval(Integral, 1, None, closed="left")],
+        "max_mutation_tries": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(
         self,
         population_size=100,
@@ -71,9 +80,7 @@ class RegularizedEvolution(BaseSearch):
         self.random_state = random_state
 
     def _check_params(self) -> None:
-        check_positive_int(self.population_size, "population_size")
-        check_positive_int(self.sample_size, "sample_size")
-        check_positive_int(self.max_mutation_tries, "max_mutation_tries")
+        self._validate_params()
         if self.sample_size > self.population_size:
             raise ValueError(
                 f"sample_size ({self.sample_size}) cannot exceed population_size "

@@ -15,13 +15,14 @@ stands between the two. On a tabular benchmark that is a table look-up, and
 from __future__ import annotations
 
 import inspect
-import numbers
 from collections.abc import Callable, Sequence
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from skassess._cell import Cell, as_cells
 from skassess.search._base import BaseSearch, _check_budget, _Oracle
@@ -153,6 +154,22 @@ class PredictorGuidedSearch(BaseSearch):
     >>> len(search.ask(2)), search.n_fits_  # not enough scores yet for a fit
     (2, 0)
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "estimator": "no_validation",
+        "space": "no_validation",
+        "candidates": "no_validation",
+        "initial_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "pool_size": [None, Interval(Integral, 1, None, closed="left")],
+        "n_mutations": [Interval(Integral, 0, None, closed="left")],
+        "n_parents": [Interval(Integral, 1, None, closed="left")],
+        "exploration": [Interval(Real, 0, None, closed="left")],
+        "unlabeled_size": [None, Interval(Integral, 1, None, closed="left")],
+        "use_unlabeled": [StrOptions({"auto"}), "boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
 
     def __init__(
         self,
@@ -307,29 +324,7 @@ class PredictorGuidedSearch(BaseSearch):
     # ------------------------------------------------------------------ internals
 
     def _check_params(self) -> None:
-        check_positive_int(self.initial_size, "initial_size")
-        check_positive_int(self.batch_size, "batch_size")
-        check_positive_int(self.pool_size, "pool_size", allow_none=True)
-        check_positive_int(self.n_parents, "n_parents")
-        check_positive_int(self.unlabeled_size, "unlabeled_size", allow_none=True)
-        if (
-            isinstance(self.n_mutations, bool)
-            or not isinstance(self.n_mutations, numbers.Integral | np.integer)
-            or self.n_mutations < 0
-        ):
-            raise ValueError(
-                f"n_mutations must be a non-negative integer, got {self.n_mutations!r}"
-            )
-        if (
-            isinstance(self.exploration, bool)
-            or not isinstance(self.exploration, numbers.Real)
-            or not self.exploration >= 0
-        ):
-            raise ValueError(f"exploration must be a real number >= 0, got {self.exploration!r}")
-        if self.use_unlabeled not in ("auto", True, False):
-            raise ValueError(
-                f"use_unlabeled must be 'auto', True or False, got {self.use_unlabeled!r}"
-            )
+        self._validate_params()
         if self.estimator is not None and not hasattr(self.estimator, "fit"):
             raise TypeError(f"estimator must have a fit method, got {self.estimator!r}")
         if self.space is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sklearn.utils import check_random_state
 
 from skassess.search._base import BaseSearch, _Oracle
@@ -29,6 +31,8 @@ class RandomSearch(BaseSearch):
     >>> RandomSearch(random_state=0)
     RandomSearch(random_state=0)
     """
+
+    _parameter_constraints: ClassVar[dict] = {"random_state": ["random_state"]}
 
     def __init__(self, random_state=None):
         self.random_state = random_state
