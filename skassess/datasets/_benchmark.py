@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 
 from skassess._cell import Cell, InvalidCellError, as_cells
 from skassess.datasets._runs import RunTable
+from skassess.utils.validation import check_int
 
 __all__ = ["Benchmark", "UnknownCellError"]
 
@@ -314,10 +315,9 @@ class Benchmark:
         -------
         Benchmark
         """
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 0 <= n <= len(self):
-            raise ValueError(f"n must be an integer in [0, {len(self)}], got {n!r}")
+        n = check_int(n, "n", minimum=0, maximum=len(self))
         rng = check_random_state(random_state)
-        return self.subset(rng.choice(len(self), size=int(n), replace=False))
+        return self.subset(rng.choice(len(self), size=n, replace=False))
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

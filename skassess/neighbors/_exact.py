@@ -16,6 +16,7 @@ import torch
 from numpy.typing import ArrayLike
 
 from skassess.neighbors._common import as_2d_float, check_n_neighbors, rerank_exactly
+from skassess.utils.validation import check_int
 
 __all__ = ["ExactIndex"]
 
@@ -130,8 +131,7 @@ def _kneighbors(
     """
     n_available = len(references) - int(own is not None)
     check_n_neighbors(n_neighbors, n_available, exclude_self=own is not None)
-    if block_size < 1:
-        raise ValueError(f"block_size must be a positive integer, got {block_size}")
+    check_int(block_size, "block_size")
     indices = np.empty((len(queries), n_neighbors), dtype=np.int64)
     distances = np.empty((len(queries), n_neighbors), dtype=np.float32)
     if n_neighbors == 0 or len(queries) == 0:

@@ -14,7 +14,8 @@ from sklearn.utils import check_random_state
 
 from skassess._cell import Cell, InvalidCellError
 from skassess.spaces._hashing import module_hash
-from skassess.spaces._space import INPUT, OUTPUT, CellSpace, check_count
+from skassess.spaces._space import INPUT, OUTPUT, CellSpace
+from skassess.utils.validation import check_int
 
 __all__ = ["NASBench201"]
 
@@ -324,7 +325,7 @@ class NASBench201(CellSpace):
         >>> [c.n_vertices for c in NASBench201().sample(2, random_state=0)]
         [8, 8]
         """
-        n = check_count(n)
+        n = check_int(n, "n", minimum=0)
         rng = check_random_state(random_state)
         draws = rng.randint(0, len(_OPS), size=(n, len(EDGES)))
         cells = [self.cell_from_edge_ops(row.tolist()) for row in draws]

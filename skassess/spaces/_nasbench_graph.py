@@ -11,7 +11,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from skassess._cell import Cell, InvalidCellError
-from skassess.spaces._space import INPUT, OUTPUT, CellSpace, check_count
+from skassess.spaces._space import INPUT, OUTPUT, CellSpace
+from skassess.utils.validation import check_int
 
 __all__ = ["NASBenchGraph"]
 
@@ -267,7 +268,7 @@ class NASBenchGraph(CellSpace):
         >>> len(NASBenchGraph().sample(3, random_state=0))
         3
         """
-        n = check_count(n)
+        n = check_int(n, "n", minimum=0)
         rng = check_random_state(random_state)
         architectures = _architectures()
         picks = rng.randint(0, len(architectures), size=n)

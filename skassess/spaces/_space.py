@@ -40,9 +40,7 @@ from skassess.spaces._validity import (
     INPUT,
     OUTPUT,
     cell_of_row,
-    check_count,
     check_endpoints,
-    check_limit,
     check_ops,
     check_packed,
     check_pruned,
@@ -50,8 +48,9 @@ from skassess.spaces._validity import (
     flag_outside,
     no_path,
 )
+from skassess.utils.validation import check_int
 
-__all__ = ["INPUT", "OUTPUT", "CellSpace", "check_count"]
+__all__ = ["INPUT", "OUTPUT", "CellSpace"]
 
 # Spaces whose enumeration would look at more labelled candidates than this
 # refuse to enumerate; see CellSpace.enumerate.
@@ -127,10 +126,8 @@ class CellSpace:
         self, ops: Sequence[str], max_vertices: int = 7, max_edges: int | None = None
     ) -> None:
         self.ops = check_ops(ops)
-        self.max_vertices = check_limit("max_vertices", max_vertices, minimum=2)
-        self.max_edges = (
-            None if max_edges is None else check_limit("max_edges", max_edges, minimum=1)
-        )
+        self.max_vertices = check_int(max_vertices, "max_vertices", minimum=2)
+        self.max_edges = None if max_edges is None else check_int(max_edges, "max_edges")
 
     # ------------------------------------------------------------------ value semantics
 
@@ -659,7 +656,7 @@ class CellSpace:
         >>> all(space.is_valid(c) for c in cells)
         True
         """
-        n = check_count(n)
+        n = check_int(n, "n", minimum=0)
         rng = check_random_state(random_state)
         try:
             return random_cells(

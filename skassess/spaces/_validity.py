@@ -25,9 +25,7 @@ from skassess._cell import Cell, InvalidCellError
 __all__ = [
     "INPUT",
     "OUTPUT",
-    "check_count",
     "check_endpoints",
-    "check_limit",
     "cell_of_row",
     "check_ops",
     "check_packed",
@@ -56,20 +54,6 @@ def check_ops(ops: Any) -> tuple[str, ...]:
     if len(set(ops)) != len(ops):
         raise ValueError(f"ops must be distinct, got {list(ops)}")
     return ops
-
-
-def check_limit(name: str, value: Any, minimum: int) -> int:
-    """An integer limit of at least ``minimum``, or a clear error."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_count(n: Any) -> int:
-    """A number of cells to draw, or a clear error."""
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    return int(n)
 
 
 def check_endpoints(ops: Sequence[str]) -> None:

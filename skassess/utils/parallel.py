@@ -40,6 +40,8 @@ from collections.abc import Iterator
 
 import joblib
 
+from skassess.utils.validation import check_int
+
 __all__ = ["available_cores", "limit_torch_threads", "threads_per_job"]
 
 
@@ -110,8 +112,7 @@ def limit_torch_threads(n_threads: int) -> Iterator[None]:
     import torch
     from threadpoolctl import threadpool_limits
 
-    if not isinstance(n_threads, int) or isinstance(n_threads, bool) or n_threads < 1:
-        raise ValueError(f"n_threads must be a positive integer, got {n_threads!r}")
+    check_int(n_threads, "n_threads")
     before = torch.get_num_threads()
     try:
         with threadpool_limits(limits=n_threads, user_api="blas"):

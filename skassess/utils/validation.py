@@ -20,6 +20,7 @@ from skassess._cell import Cell, as_cells
 __all__ = [
     "as_1d_float",
     "check_cells",
+    "check_int",
     "check_positive_int",
     "check_partial_targets",
     "check_targets",
@@ -133,25 +134,55 @@ def labeled_r2_score(estimator: Any, X: Any, y: Any, sample_weight: Any = None) 
     return float(r2_score(np.asarray(y, dtype=np.float64)[rows], y_pred, sample_weight=weights))
 
 
-def check_positive_int(value: Any, name: str, *, allow_none: bool = False) -> int | None:
-    """``value`` as an int if it is a positive integer (``None`` too, with ``allow_none``).
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    minimum: int = 1,
+    maximum: int | None = None,
+    allow_none: bool = False,
+) -> int | None:
+    """``value`` as an int if it is an integer in ``[minimum, maximum]`` (``None`` too, if allowed).
 
-    For the parameters of objects that are not scikit-learn estimators (the
-    searches, the neighbour indexes); estimators declare theirs in
-    ``_parameter_constraints``.
+    For the arguments of functions and of objects that are not scikit-learn
+    estimators (spaces, searches' ``run``, neighbour indexes, loaders);
+    estimators declare theirs in ``_parameter_constraints``.
 
     Raises
     ------
     ValueError
-        ``"{name} must be a positive integer, got {value!r}"``.
+        Saying what was expected: ``"{name} must be a positive integer"``
+        (``minimum=1``), ``"a non-negative integer"`` (``minimum=0``), ``"an
+        integer >= {minimum}"`` or ``"an integer in [{minimum}, {maximum}]"``,
+        then what was given.
+
+    Examples
+    --------
+    >>> check_int(3, "n_probe")
+    3
+    >>> check_int(0, "n", minimum=0, maximum=5)
+    0
+    """
+    if value is None and allow_none:
+        return None
+    integer = isinstance(value, Integral) and not isinstance(value, bool)
+    if integer and minimum <= value and (maximum is None or value <= maximum):
+        return int(value)
+    if maximum is not None:
+        expected = f"an integer in [{minimum}, {maximum}]"
+    elif minimum in (0, 1):
+        expected = "a positive integer" if minimum == 1 else "a non-negative integer"
+    else:
+        expected = f"an integer >= {minimum}"
+    raise ValueError(f"{name} must be {expected}, got {value!r}")
+
+
+def check_positive_int(value: Any, name: str, *, allow_none: bool = False) -> int | None:
+    """:func:`check_int` with ``minimum=1``.
 
     Examples
     --------
     >>> check_positive_int(3, "n_probe")
     3
     """
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_int(value, name, allow_none=allow_none)
