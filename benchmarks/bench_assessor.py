@@ -61,34 +61,28 @@ MODELS = (
 )
 
 
+# Each model: the registry's predictor, the parameters set on it, and whether it
+# is given the unlabeled pool (skassess.baselines.get_predictor builds them all).
+VARIANTS = {
+    "random_forest": ("random-forest", {"n_estimators": 300}, False),
+    "assessor": ("assessor", {}, True),
+    "assessor_no_pool": ("assessor", {}, False),
+    "assessor_no_pretrain": ("assessor", {"embedder__max_iter": 0}, True),
+    "pipeline": ("pipeline", {}, True),
+    "neural_predictor": ("neural-predictor", {}, False),
+}
+
+
 def make_model(name: str, seed: int, quick: bool):
     """A fresh model and whether it is given the unlabeled pool."""
-    from sklearn.ensemble import RandomForestRegressor
-    from sklearn.pipeline import make_pipeline
+    from skassess.baselines import get_predictor
 
-    from skassess import ArchitectureEmbedder, SemiSupervisedAssessor, TransductiveGCNRegressor
-    from skassess.baselines import LabeledOnly, NeuralPredictor
-    from skassess.encoders import AdjacencyOpsEncoder
-
-    short = {"max_iter": 5} if quick else {}
-    embedder_short = {"max_iter": 2} if quick else {}
-    assessor_short = {"max_iter": 3} if quick else {}
-    if name == "random_forest":
-        forest = RandomForestRegressor(n_estimators=30 if quick else 300, random_state=seed)
-        return LabeledOnly(make_pipeline(AdjacencyOpsEncoder(), forest)), False
-    embedder = ArchitectureEmbedder(random_state=seed, **embedder_short)
-    if name == "assessor":
-        return SemiSupervisedAssessor(embedder, random_state=seed, **assessor_short), True
-    if name == "assessor_no_pool":
-        return SemiSupervisedAssessor(embedder, random_state=seed, **assessor_short), False
-    if name == "assessor_no_pretrain":
-        untrained = embedder.set_params(max_iter=0)
-        return SemiSupervisedAssessor(untrained, random_state=seed, **assessor_short), True
-    if name == "pipeline":
-        return make_pipeline(embedder, TransductiveGCNRegressor(random_state=seed, **short)), True
-    if name == "neural_predictor":
-        return NeuralPredictor(random_state=seed, **short), False
-    raise ValueError(f"unknown model {name!r}; choose from {MODELS}")
+    if name not in VARIANTS:
+        raise ValueError(f"unknown model {name!r}; choose from {MODELS}")
+    predictor, params, uses_pool = VARIANTS[name]
+    quick_params = {"n_estimators": 30} if name == "random_forest" else {"max_iter": 3}
+    params = {**params, **(quick_params if quick else {})}
+    return get_predictor(predictor, random_state=seed, **params), uses_pool
 
 
 def evaluate(name, seed, quick, cells, y, labeled, pool, test):
