@@ -252,3 +252,41 @@ def test_two_stage_pipeline_passes_the_architecture_checks(nb101_cells):
     )
     ran = check_architecture_estimator(pipeline, cells, y)
     assert "check_regressor_score_ignores_nan" in ran
+
+
+def test_auxiliary_features_are_learned_from_unlabeled_cells(nb101_cells):
+    """The embedding of an auxiliary-trained embedder predicts the free feature better."""
+    from sklearn.linear_model import LinearRegression
+
+    from skassess.encoders import ParameterCountEncoder
+
+    train, held_out = nb101_cells[:150], nb101_cells[150:]
+    counts = ParameterCountEncoder(log=True)
+    feature = counts.fit_transform(held_out).ravel()
+    params = dict(hidden_layer_sizes=(32, 32), embedding_dim=8, max_iter=40, batch_size=32)
+    plain = tiny(**params).fit(train)
+    taught = tiny(auxiliary=counts, auxiliary_weight=5.0, **params).fit(train)
+
+    def r2(embedder):
+        embedding = embedder.transform(held_out)
+        return LinearRegression().fit(embedding, feature).score(embedding, feature)
+
+    assert taught.auxiliary_ is not counts
+    assert taught.auxiliary_.transform(held_out[:2]).shape == (2, 1)
+    assert r2(taught) > r2(plain) + 0.05
+    assert plain.auxiliary_ is None
+
+
+def test_auxiliary_with_a_wrong_shape_is_an_error():
+    class Flat:
+        def fit(self, X, y=None):
+            return self
+
+        def transform(self, X):
+            return np.zeros(len(X))
+
+        def get_params(self, deep=True):
+            return {}
+
+    with pytest.raises(ValueError, match=r"into an \(n, n_features\) array"):
+        tiny(auxiliary=Flat()).fit(random_cells(10))

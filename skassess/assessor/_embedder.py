@@ -8,10 +8,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
+from torch import nn
+from torch.nn import functional as F
 
 from skassess._torch import (
     derive_seed,
@@ -74,6 +77,17 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
     ranking_weight : float, default=1.0
         Weight of the ranking loss on the labeled cells, beside the
         reconstruction loss (whose weight is 1).
+    auxiliary : transformer or None, default=None
+        Features that every cell has for free, known without training it (for
+        example :class:`~skassess.encoders.PathEncoder` or
+        :class:`~skassess.encoders.ParameterCountEncoder`): a clone is fitted
+        on the cells, and a linear head on the embedding learns to predict its
+        standardised output for every cell, labeled or not (squared error,
+        weighted by ``auxiliary_weight``). Unlabeled cells then teach the
+        embedding what the features say about an architecture, not only how
+        to rebuild it.
+    auxiliary_weight : float, default=1.0
+        Weight of the auxiliary loss (unused without ``auxiliary``).
     max_iter : int, default=20
         Maximum number of epochs over the cells (``0`` keeps the initial
         random weights).
@@ -136,6 +150,8 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
         "ranking_weight": [Interval(Real, 0, None, closed="left")],
+        "auxiliary": [None, HasMethods(["fit", "transform"])],
+        "auxiliary_weight": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "max_samples": [None, Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -155,6 +171,8 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         embedding_dim: int = 32,
         hidden_layer_sizes: tuple[int, ...] = (64, 64, 64),
         ranking_weight: float = 1.0,
+        auxiliary: Any = None,
+        auxiliary_weight: float = 1.0,
         max_iter: int = 20,
         max_samples: int | None = 20_000,
         batch_size: int = 256,
@@ -170,6 +188,8 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         self.embedding_dim = embedding_dim
         self.hidden_layer_sizes = hidden_layer_sizes
         self.ranking_weight = ranking_weight
+        self.auxiliary = auxiliary
+        self.auxiliary_weight = auxiliary_weight
         self.max_iter = max_iter
         self.max_samples = max_samples
         self.batch_size = batch_size
@@ -223,11 +243,15 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
             ranker = seeded_module(lambda: mlp(self.embedding_dim, ()), generator, device)
             ranked_target = torch.as_tensor(target[ranked], dtype=torch.float32, device=device)
             ranked = torch.as_tensor(ranked, device=device)
+        features, predictor = self._auxiliary_features(cells, sample, generator, device)
 
         def step(rows: torch.Tensor) -> torch.Tensor:
             part = batch[sample[rows].to(device)]
-            latents, _ = encoder(part)
+            latents, embedding = encoder(part)
             loss = reconstruction_loss(part, *decoder(latents))
+            if predictor is not None:
+                predicted = predictor(embedding)
+                loss = loss + self.auxiliary_weight * F.mse_loss(predicted, features[rows])
             if ranker is not None:
                 picked = torch.randperm(len(ranked), generator=generator)[:_RANKING_BATCH]
                 picked = picked.to(device)
@@ -240,8 +264,9 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
 
         stopper = EarlyStopping(self.n_iter_no_change, self.tol)
         parameters = [*encoder.parameters(), *decoder.parameters()]
-        if ranker is not None:
-            parameters += list(ranker.parameters())
+        for head in (ranker, predictor):
+            if head is not None:
+                parameters += list(head.parameters())
         self.loss_curve_ = train_epochs(
             step,
             parameters,
@@ -275,6 +300,25 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         )
         decoder = seeded_module(lambda: CellDecoder(self.embedding_dim, n_ops), generator, device)
         return encoder, decoder
+
+    def _auxiliary_features(
+        self, cells: list, sample: torch.Tensor, generator: torch.Generator, device: torch.device
+    ) -> tuple[torch.Tensor | None, torch.nn.Module | None]:
+        """Standardised free features of the sampled cells, and the head that predicts them."""
+        self.auxiliary_ = None if self.auxiliary is None else clone(self.auxiliary).fit(cells)
+        if self.auxiliary_ is None or self.auxiliary_weight == 0:
+            return None, None
+        rows = sample.numpy()
+        features = np.asarray(self.auxiliary_.transform([cells[i] for i in rows]), dtype=float)
+        if features.ndim != 2 or features.shape[0] != len(rows):
+            raise ValueError(
+                f"auxiliary must transform n cells into an (n, n_features) array, got shape "
+                f"{features.shape} for {len(rows)} cells"
+            )
+        features = StandardScaler().fit_transform(features)  # constant columns become 0
+        width = features.shape[1]
+        predictor = seeded_module(lambda: nn.Linear(self.embedding_dim, width), generator, device)
+        return torch.as_tensor(features, dtype=torch.float32, device=device), predictor
 
     def _sample(self, n_cells: int, rng: np.random.RandomState) -> torch.Tensor:
         """Positions of the cells reconstructed in each epoch (at most ``max_samples``)."""
