@@ -290,3 +290,29 @@ def test_auxiliary_with_a_wrong_shape_is_an_error():
 
     with pytest.raises(ValueError, match=r"into an \(n, n_features\) array"):
         tiny(auxiliary=Flat()).fit(random_cells(10))
+
+
+def test_labels_arrange_the_embedding_by_performance(nb101_cells):
+    """With targets, a linear read-out of the embedding ranks held-out cells by them."""
+    from scipy.stats import kendalltau
+    from sklearn.linear_model import LinearRegression
+
+    # a target that the auto-encoder's embedding does not hold linearly
+    score = np.array([(cell.ops.count("conv3x3-bn-relu") - 2.0) ** 2 for cell in nb101_cells])
+    train, held_out = slice(0, 150), slice(150, None)
+    y = np.full(len(nb101_cells), np.nan)
+    y[:100] = score[:100]  # 100 labeled cells, 50 unlabeled ones, 50 held out
+    params = dict(hidden_layer_sizes=(32, 32), embedding_dim=8, max_iter=40, batch_size=32)
+
+    def held_out_tau(embedder):
+        embedding = embedder.transform(nb101_cells)
+        readout = LinearRegression().fit(embedding[:100], score[:100])
+        return kendalltau(readout.predict(embedding[held_out]), score[held_out]).statistic
+
+    plain = tiny(**params).fit(nb101_cells[train])
+    taught = tiny(**params).fit(nb101_cells[train], y[train])
+    assert held_out_tau(taught) > 0.5 > held_out_tau(plain) + 0.3
+    np.testing.assert_array_equal(
+        tiny(ranking_weight=0.0, **params).fit(nb101_cells[train], y[train]).transform(nb101_cells),
+        plain.transform(nb101_cells),
+    )

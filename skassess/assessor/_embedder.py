@@ -74,9 +74,15 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         Size of the embedding.
     hidden_layer_sizes : tuple of int, default=(64, 64, 64)
         Width of each message-passing layer of the encoder.
-    ranking_weight : float, default=1.0
-        Weight of the ranking loss on the labeled cells, beside the
-        reconstruction loss (whose weight is 1).
+    ranking_weight : float, default=100.0
+        Weight of one labeled cell's ranking loss against one cell's
+        reconstruction loss. A training step averages each loss over its own
+        batch, so the ranking term is weighted by ``ranking_weight`` times the
+        fraction of labeled cells among those reconstructed in an epoch: about
+        1 for 100 labeled cells in 10,100, 9 for 1,000 in 11,000, 100 with no
+        unlabeled cells. The embedding follows the labels more as they grow
+        (on NAS-Bench-101, a fixed weight of 10 lifts the two-stage pipeline
+        at 1,000 labels and costs it 0.02 Kendall tau at 100).
     auxiliary : transformer or None, default=None
         Features that every cell has for free, known without training it (for
         example :class:`~skassess.encoders.PathEncoder` or
@@ -170,7 +176,7 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         *,
         embedding_dim: int = 32,
         hidden_layer_sizes: tuple[int, ...] = (64, 64, 64),
-        ranking_weight: float = 1.0,
+        ranking_weight: float = 100.0,
         auxiliary: Any = None,
         auxiliary_weight: float = 1.0,
         max_iter: int = 20,
@@ -242,6 +248,7 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         if ranked is not None:
             ranker = seeded_module(lambda: mlp(self.embedding_dim, ()), generator, device)
             ranked_target = torch.as_tensor(target[ranked], dtype=torch.float32, device=device)
+            ranking_weight = self.ranking_weight * len(ranked) / len(sample)
             ranked = torch.as_tensor(ranked, device=device)
         features, predictor = self._auxiliary_features(cells, sample, generator, device)
 
@@ -257,7 +264,7 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
                 picked = picked.to(device)
                 _, embedding = encoder(batch[ranked[picked]])
                 scores = ranker(embedding).squeeze(-1)
-                loss = loss + self.ranking_weight * training_loss(
+                loss = loss + ranking_weight * training_loss(
                     "pairwise_logistic", scores, ranked_target[picked]
                 )
             return loss

@@ -1,0 +1,188 @@
+"""What the unlabeled pool adds: the assessor with and without it, per method.
+
+For each variant of :class:`skassess.SemiSupervisedAssessor` (``--variants``,
+parameters set on the defaults) and each setting, the same estimator is fitted
+twice on the same labeled cells: once with the unlabeled pool and once on the
+labeled cells alone (its auto-encoder then pretrains on those only). The gain
+of the pool is the difference of the two Kendall taus.
+
+Settings:
+
+- ``nb101-100`` and ``nb101-1000``: the protocol of ``bench_assessor.py``
+  (20,000 held-out cells, 100 or 1,000 labeled cells and a pool of 10,000, target:
+  the shared table's single-run CIFAR-10 test accuracy);
+- ``nb201-78`` and ``nb201-156``: the TNASP protocol of ``bench_protocol.py``
+  (train on ``cifar10_valid_val``, score ``cifar10_valid_test`` on all 15,625
+  cells; the pool is every other cell of the space).
+
+Usage::
+
+    python benchmarks/bench_pool.py --seeds 0 1 2
+    python benchmarks/bench_pool.py --variants default path_features --settings nb201-78
+
+Writes ``benchmarks/results/<output>.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench_assessor  # noqa: E402  (the NB101 split)
+import bench_protocol  # noqa: E402  (the NB201 protocol)
+
+RESULTS = ROOT / "benchmarks" / "results"
+SETTINGS = ("nb101-100", "nb101-1000", "nb201-78", "nb201-156")
+
+
+def variants():
+    """Named parameter sets of the assessor (built fresh for every fit)."""
+    from skassess.encoders import ParameterCountEncoder, PathEncoder
+
+    return {
+        "default": {},
+        "no_pretraining": {"embedder__max_iter": 0},
+        "reconstruction": {"reconstruction_weight": 1.0},
+        "path_features": {"embedder__auxiliary": PathEncoder()},
+        "parameter_count": {"embedder__auxiliary": ParameterCountEncoder(log=True)},
+    }
+
+
+ONLY_101 = {"parameter_count"}  # the exact count is known for NAS-Bench-101 cells
+
+
+def load(setting):
+    """(cells, training target, scoring target) of a setting's benchmark."""
+    if setting.startswith("nb101"):
+        ((_, cells, y),) = bench_assessor.load_benchmarks(["nb101"])
+        return cells, y, y
+    from skassess.datasets import load_nasbench201
+
+    bench = load_nasbench201(bench_protocol.SHARED / "nasbench201.npz")
+    train, test = bench_protocol.DATASETS["cifar10"]
+    return (
+        bench.cells,
+        np.asarray(bench.metrics[train], dtype=np.float64),
+        np.asarray(bench.metrics[test], dtype=np.float64),
+    )
+
+
+def rows_of(setting, n_cells, seed):
+    """Labeled, pool and scored rows of one seed."""
+    n_labeled = int(setting.split("-")[1])
+    if setting.startswith("nb101"):
+        return bench_assessor.split(n_cells, 20000, n_labeled, 10000, seed)
+    labeled = bench_protocol.labeled_rows(n_cells, n_labeled, seed)
+    return labeled, np.setdiff1d(np.arange(n_cells), labeled), np.arange(n_cells)
+
+
+def fit_and_score(params, cells, y_train, y_test, labeled, pool, scored, seed):
+    from scipy.stats import kendalltau
+
+    from skassess import SemiSupervisedAssessor
+
+    model = SemiSupervisedAssessor(random_state=seed).set_params(**params)
+    rows = np.concatenate([labeled, pool])
+    target = np.concatenate([y_train[labeled], np.full(len(pool), np.nan)])
+    start = time.process_time()
+    model.fit([cells[i] for i in rows], target)
+    cpu = time.process_time() - start
+    prediction = model.predict([cells[i] for i in scored])
+    return float(kendalltau(prediction, y_test[scored]).statistic), cpu
+
+
+def markdown(records, settings):
+    groups: dict = {}
+    for record in records:
+        key = (record["variant"], record["setting"])
+        groups.setdefault(key, {"pool": [], "labeled_only": [], "cpu": []})
+        groups[key]["pool"].append(record["tau_pool"])
+        groups[key]["labeled_only"].append(record["tau_labeled_only"])
+        groups[key]["cpu"].append(record["fit_cpu_seconds_pool"])
+    lines = [
+        "# What the unlabeled pool adds, per method",
+        "",
+        "Kendall tau of `SemiSupervisedAssessor` (defaults, plus the variant's parameters) fitted "
+        "with the unlabeled pool and on the labeled cells alone, same labeled cells; gain = "
+        "pool - labeled only, per seed, then mean ± sd. NB101: `bench_assessor.py` protocol "
+        "(held-out cells). NB201: TNASP protocol (all 15,625 cells scored, pool = the rest of "
+        "the space).",
+        "",
+        f"Command: `{settings['command']}`  ",
+        f"Commit: {settings['commit']}; machine: {settings['machine']}; fit CPU seconds of the "
+        "fit with the pool (one thread; the machine was shared, so wall-clock is not given).",
+        "",
+        "| variant | setting | with pool | labeled only | gain of the pool | fit CPU (s) | seeds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (variant, setting), group in groups.items():
+        pool, alone = np.array(group["pool"]), np.array(group["labeled_only"])
+        lines.append(
+            f"| {variant} | {setting} | {pool.mean():.3f} ± {pool.std():.3f} | "
+            f"{alone.mean():.3f} ± {alone.std():.3f} | {np.mean(pool - alone):+.3f} ± "
+            f"{np.std(pool - alone):.3f} | {np.mean(group['cpu']):.1f} | {len(pool)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
+    parser.add_argument("--variants", nargs="+", default=None, help="default: all")
+    parser.add_argument("--output", default="bench_pool", help="file stem in results/")
+    args = parser.parse_args(argv)
+    names = args.variants or list(variants())
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    settings = {
+        "command": "python benchmarks/bench_pool.py " + " ".join(argv or sys.argv[1:]),
+        "commit": bench_protocol._commit(),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        "args": vars(args),
+    }
+    records = []
+    for setting in args.settings:
+        cells, y_train, y_test = load(setting)
+        for seed in args.seeds:
+            labeled, pool, scored = rows_of(setting, len(cells), seed)
+            for name in names:
+                if name in ONLY_101 and not setting.startswith("nb101"):
+                    continue
+                with_pool, cpu = fit_and_score(
+                    variants()[name], cells, y_train, y_test, labeled, pool, scored, seed
+                )
+                alone, _ = fit_and_score(
+                    variants()[name], cells, y_train, y_test, labeled, pool[:0], scored, seed
+                )
+                record = {
+                    "variant": name,
+                    "setting": setting,
+                    "seed": seed,
+                    "tau_pool": with_pool,
+                    "tau_labeled_only": alone,
+                    "fit_cpu_seconds_pool": cpu,
+                }
+                records.append(record)
+                print(json.dumps(record), flush=True)
+                RESULTS.mkdir(parents=True, exist_ok=True)
+                payload = {"settings": settings, "records": records}
+                (RESULTS / f"{args.output}.json").write_text(json.dumps(payload, indent=1))
+                (RESULTS / f"{args.output}.md").write_text(markdown(records, settings))
+    return records
+
+
+if __name__ == "__main__":
+    main()
