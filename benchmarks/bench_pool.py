@@ -53,9 +53,9 @@ def variants():
     return {
         "default": {},
         "no_pretraining": {"embedder__max_iter": 0},
-        "reconstruction": {"reconstruction_weight": 1.0},
         "path_features": {"embedder__auxiliary": PathEncoder()},
         "parameter_count": {"embedder__auxiliary": ParameterCountEncoder(log=True)},
+        "embedder_per_member": {"share_embedder": False},
     }
 
 

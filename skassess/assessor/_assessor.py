@@ -115,6 +115,10 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         on a batch of cells drawn from all cells, labeled or not.
     n_ensemble : int, default=3
         Members trained from different seeds and averaged.
+    share_embedder : bool, default=True
+        Fit the embedder once and start every member from it; with False, each
+        member fits its own from its own seed (more diverse members, at
+        ``n_ensemble`` times the cost of stage 1).
     n_jobs : int, default=None
         Members trained at once (in joblib worker processes) and scored at once
         in ``predict`` (in threads). ``None`` means 1 unless in a
@@ -180,6 +184,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         "graph_update_interval": [Interval(Integral, 1, None, closed="left")],
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
         "n_ensemble": [Interval(Integral, 1, None, closed="left")],
+        "share_embedder": ["boolean"],
         "n_jobs": [None, Integral],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -199,6 +204,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         graph_update_interval: int = 10,
         reconstruction_weight: float = 0.0,
         n_ensemble: int = 3,
+        share_embedder: bool = True,
         n_jobs: int | None = None,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
@@ -214,6 +220,7 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         self.graph_update_interval = graph_update_interval
         self.reconstruction_weight = reconstruction_weight
         self.n_ensemble = n_ensemble
+        self.share_embedder = share_embedder
         self.n_jobs = n_jobs
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -265,7 +272,8 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         parts = {"device": self.device, "verbose": self.verbose}
         embedder = clone(self.embedder).set_params(random_state=derive_seed(rng), **parts)
-        embedder.fit(cells)  # stage 1, unsupervised, shared by every member
+        if self.share_embedder:
+            embedder.fit(cells)  # stage 1, unsupervised, shared by every member
         regressor = clone(self.regressor).set_params(**parts)
         regressor._validate_params()  # its fit is not called: the assessor trains its head
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_ensemble)
@@ -299,8 +307,11 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
         not depend on where it runs.
         """
         rng = np.random.RandomState(seed)
-        embedder = copy.deepcopy(embedder)
         regressor = clone(regressor).set_params(random_state=derive_seed(rng))
+        if self.share_embedder:
+            embedder = copy.deepcopy(embedder)
+        else:  # stage 1 of this member alone
+            embedder = clone(embedder).set_params(random_state=derive_seed(rng)).fit(cells)
         self._train_end_to_end(embedder, regressor, cells, target, rng, member)
         return Pipeline([("embedder", embedder), ("regressor", regressor)])
 
