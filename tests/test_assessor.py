@@ -393,3 +393,18 @@ def test_members_in_parallel_give_the_same_model(nb101):
     np.testing.assert_allclose(two.transduction_, one.transduction_, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(two.predict(cells[120:]), one.predict(cells[120:]), rtol=1e-6)
     assert two.loss_curve_ == one.loss_curve_
+
+
+def test_members_share_one_pretrained_embedder_unless_asked_not_to(nb101):
+    cells, y = nb101
+    partial = half_labeled(y)
+    embedder = ArchitectureEmbedder(embedding_dim=8, hidden_layer_sizes=(16, 16), max_iter=3)
+
+    def pretraining_curves(share):
+        assessor = tiny(embedder=embedder, n_ensemble=2, share_embedder=share).fit(cells, partial)
+        # fine-tuning leaves the embedder's own (stage 1) loss curve as it was
+        return [tuple(pipeline[0].loss_curve_) for pipeline in assessor.estimators_]
+
+    shared, own = pretraining_curves(True), pretraining_curves(False)
+    assert shared[0] == shared[1]
+    assert own[0] != own[1]

@@ -25,7 +25,8 @@ held-out cells, pool of 10,000), the assessor ranked at Kendall tau 0.589
 with both, 0.582 with the ranking head alone, and 0.630 with neither.
 
 ``n_ensemble`` members, each a fitted ``Pipeline(embedder, regressor)``
-(stage 2 from different seeds, all starting from the stage-1 embedder), are
+(stage 2 from different seeds, all starting from the stage-1 embedder unless
+``share_embedder=False`` gives each its own), are
 averaged after standardising their scores on the labeled cells, and the
 average is mapped to target units by a least-squares line on the labeled
 cells, which keeps the order.
