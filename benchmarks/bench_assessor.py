@@ -295,13 +295,20 @@ def main(argv=None):
 
 
 def merge(paths, stem):
-    """One table from the records of several runs (e.g. run in parallel)."""
+    """One table from the records of several runs (e.g. run in parallel).
+
+    A path may end in ``:model,model`` to keep only those models' rows.
+    """
     records, commands = [], []
     settings = None
-    for path in paths:
+    for spec in paths:
+        path, _, models = spec.partition(":")
         payload = json.loads(Path(path).read_text())
-        records += payload["records"]
-        commands.append(payload["settings"]["command"])
+        keep = set(models.split(",")) if models else None
+        records += [r for r in payload["records"] if keep is None or r["model"] in keep]
+        command = payload["settings"]["command"]
+        rows = "" if keep is None else f"  # rows: {', '.join(sorted(keep))}"
+        commands.append(command + rows)
         settings = settings or payload["settings"]
     settings = {**settings, "command": "`; `".join(commands)}
     write(records, settings, stem)
