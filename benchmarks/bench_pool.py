@@ -46,20 +46,20 @@ RESULTS = ROOT / "benchmarks" / "results"
 SETTINGS = ("nb101-100", "nb101-1000", "nb201-78", "nb201-156")
 
 
-def variants():
+def variants(setting):
     """Named parameter sets of the assessor (built fresh for every fit)."""
     from skassess.encoders import ParameterCountEncoder, PathEncoder
+    from skassess.spaces import NASBench101, NASBench201
 
+    space = NASBench101() if setting.startswith("nb101") else NASBench201()
     return {
         "default": {},
         "no_pretraining": {"embedder__max_iter": 0},
         "path_features": {"embedder__auxiliary": PathEncoder()},
-        "parameter_count": {"embedder__auxiliary": ParameterCountEncoder(log=True)},
+        "parameter_count": {"embedder__auxiliary": ParameterCountEncoder(space, log=True)},
         "embedder_per_member": {"share_embedder": False},
+        "wide_kernel": {"regressor__kernel_width": 1.0},
     }
-
-
-ONLY_101 = {"parameter_count"}  # the exact count is known for NAS-Bench-101 cells
 
 
 def load(setting):
@@ -143,7 +143,7 @@ def main(argv=None):
     parser.add_argument("--variants", nargs="+", default=None, help="default: all")
     parser.add_argument("--output", default="bench_pool", help="file stem in results/")
     args = parser.parse_args(argv)
-    names = args.variants or list(variants())
+    names = args.variants or list(variants(args.settings[0]))
     import torch
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
@@ -159,13 +159,11 @@ def main(argv=None):
         for seed in args.seeds:
             labeled, pool, scored = rows_of(setting, len(cells), seed)
             for name in names:
-                if name in ONLY_101 and not setting.startswith("nb101"):
-                    continue
                 with_pool, cpu = fit_and_score(
-                    variants()[name], cells, y_train, y_test, labeled, pool, scored, seed
+                    variants(setting)[name], cells, y_train, y_test, labeled, pool, scored, seed
                 )
                 alone, _ = fit_and_score(
-                    variants()[name], cells, y_train, y_test, labeled, pool[:0], scored, seed
+                    variants(setting)[name], cells, y_train, y_test, labeled, pool[:0], scored, seed
                 )
                 record = {
                     "variant": name,

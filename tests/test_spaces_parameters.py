@@ -140,3 +140,24 @@ def test_parameter_count_encoder_rejects_bad_input():
         ParameterCountEncoder(dtype=np.int64).fit([([[0, 1], [0, 0]], ["input", "output"])])
     with pytest.raises(InvalidCellError, match="cell 0"):
         ParameterCountEncoder().fit([([[0, 1], [0, 0]], ["input", "conv"])])
+
+
+def test_nasbench201_parameter_counts_span_the_published_range():
+    from skassess.spaces import NASBench201
+
+    space = NASBench201()
+    cells = [space.cell_from_edge_ops([op] * 6) for op in ("nor_conv_3x3", "skip_connect")]
+    # Dong and Yang (2020) publish 0.073306 to 1.531546 million for CIFAR-10
+    assert space.trainable_parameters(cells).tolist() == [1_531_546, 73_306]
+    one_of_each = space.cell_from_arch_str(
+        "|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|avg_pool_3x3~1|none~2|"
+    )
+    counts = space.trainable_parameters([one_of_each, one_of_each], num_classes=100)
+    assert counts.tolist() == [79_156 + 243_040 + 28_000] * 2
+    encoded = ParameterCountEncoder(space).fit([one_of_each]).transform([one_of_each])
+    assert encoded.tolist() == [[73_306 + 243_040 + 28_000]]
+
+
+def test_parameter_count_encoder_needs_a_space_that_counts():
+    with pytest.raises(ValueError, match="trainable_parameters"):
+        ParameterCountEncoder(space=object()).fit([([[0, 1], [0, 0]], ["input", "output"])])

@@ -12,11 +12,12 @@ from skassess.spaces import NASBench101
 
 
 class ParameterCountEncoder(TransformerMixin, BaseEstimator):
-    """Encode NAS-Bench-101 cells as the trainable parameters of their network.
+    """Encode cells as the trainable parameters of the network they build.
 
-    One feature per cell: the number of trainable parameters of the official
-    NAS-Bench-101 CIFAR-10 network built from it
-    (:meth:`skassess.spaces.NASBench101.trainable_parameters`), exact and
+    One feature per cell: the number of trainable parameters of the
+    benchmark's network built from it (the space's ``trainable_parameters``:
+    :meth:`skassess.spaces.NASBench101.trainable_parameters` by default,
+    :meth:`skassess.spaces.NASBench201.trainable_parameters`), exact and
     known without training anything, so it is available for unlabeled
     architectures too. Network size is one of the strongest single predictors
     of accuracy in NAS-Bench-101 (Ying et al., 2019, Fig. 6); stack it with
@@ -26,6 +27,9 @@ class ParameterCountEncoder(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
+    space : CellSpace, default=None
+        A space with a ``trainable_parameters(cells)`` method; ``None`` means
+        :class:`~skassess.spaces.NASBench101`.
     log : bool, default=False
         Return the natural logarithm of the count, whose scale suits linear
         models and distances (counts span 0.2 to 50 million).
@@ -48,7 +52,8 @@ class ParameterCountEncoder(TransformerMixin, BaseEstimator):
     ['n_parameters']
     """
 
-    def __init__(self, log: bool = False, dtype: Any = np.float64) -> None:
+    def __init__(self, space: Any = None, *, log: bool = False, dtype: Any = np.float64) -> None:
+        self.space = space
         self.log = log
         self.dtype = dtype
 
@@ -70,7 +75,11 @@ class ParameterCountEncoder(TransformerMixin, BaseEstimator):
             raise ValueError(f"dtype must be a floating-point type, got {self.dtype!r}")
         if not isinstance(self.log, bool | np.bool_):
             raise ValueError(f"log must be True or False, got {self.log!r}")
-        if not as_cells(X, space=NASBench101()):
+        if not callable(getattr(self._space(), "trainable_parameters", None)):
+            raise ValueError(
+                f"space must have a trainable_parameters(cells) method, got {self.space!r}"
+            )
+        if not as_cells(X, space=self._space()):
             raise ValueError("ParameterCountEncoder needs at least one cell, got an empty sequence")
         return self
 
@@ -79,9 +88,9 @@ class ParameterCountEncoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : sequence of NAS-Bench-101 cells
-            Any spelling :func:`skassess.as_cells` accepts; unpruned cells are
-            pruned first, as the official builder does.
+        X : sequence of cells of the space
+            Any spelling :func:`skassess.as_cells` accepts; unpruned
+            NAS-Bench-101 cells are pruned first, as the official builder does.
 
         Returns
         -------
@@ -90,9 +99,9 @@ class ParameterCountEncoder(TransformerMixin, BaseEstimator):
         Raises
         ------
         InvalidCellError
-            If a cell is not in the NAS-Bench-101 space.
+            If a cell is not in the space.
         """
-        counts = NASBench101().trainable_parameters(X).astype(np.float64)
+        counts = self._space().trainable_parameters(X).astype(np.float64)
         if self.log:
             counts = np.log(counts)
         return counts[:, None].astype(self.dtype, copy=False)
@@ -110,6 +119,9 @@ class ParameterCountEncoder(TransformerMixin, BaseEstimator):
         ndarray of str objects
         """
         return np.asarray(["log_n_parameters" if self.log else "n_parameters"], dtype=object)
+
+    def _space(self) -> Any:
+        return NASBench101() if self.space is None else self.space
 
     def __sklearn_is_fitted__(self) -> bool:
         return True

@@ -21,6 +21,12 @@ __all__ = ["NASBench201"]
 
 NONE = "none"
 _OPS = (NONE, "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+# Parameters of the benchmark's network: what a 3x3 / 1x1 ReLU-conv-BN edge adds over
+# the 15 cells (5 per stage of 16, 32, 64 channels: 5 * sum(k*k*C*C + 2*C)), and the
+# stem, reduction blocks, last batch norm and classifier without its 65 per class.
+_CONV_3X3_PARAMETERS = 5 * sum(9 * c * c + 2 * c for c in (16, 32, 64))
+_CONV_1X1_PARAMETERS = 5 * sum(c * c + 2 * c for c in (16, 32, 64))
+_FIXED_PARAMETERS = 72_656
 
 # The 6 edges (target <- source) of the 4-node NAS-Bench-201 cell, in the order
 # of the arch string and of the benchmark's op tables.
@@ -211,6 +217,47 @@ class NASBench201(CellSpace):
             if all(op in _OPS for op in inner):
                 return inner
         return tuple(_OPS[k] for k in _representatives()[self.hash(cell)])
+
+    def trainable_parameters(self, cells: Iterable[Any], *, num_classes: int = 10) -> np.ndarray:
+        """Trainable parameters of the NAS-Bench-201 network built from each cell.
+
+        The benchmark's network (Dong and Yang, ICLR 2020): a 16-channel stem,
+        3 stages of 5 cells with 16, 32 and 64 channels and a residual
+        reduction block between stages, global pooling and a linear
+        classifier. Only the convolutions on the cell's edges vary: each
+        ``nor_conv_3x3`` edge adds 243,040 parameters over the 15 cells (a
+        ReLU-conv-batch-norm of ``9 C**2 + 2 C``) and each ``nor_conv_1x1``
+        edge 28,000; the rest is ``72,656 + 65 * num_classes``. The counts
+        span 73,306 to 1,531,546 for CIFAR-10, the benchmark's published range.
+        Counted over the 6 edges of :meth:`edge_ops` (exact for the 8-vertex
+        layout of the benchmark's tables).
+
+        Parameters
+        ----------
+        cells : sequence of cells
+        num_classes : int, default=10
+            10 for CIFAR-10, 100 for CIFAR-100, 120 for ImageNet16-120.
+
+        Returns
+        -------
+        ndarray of shape (n_cells,), int64
+
+        Examples
+        --------
+        >>> from skassess.spaces import NASBench201
+        >>> space = NASBench201()
+        >>> cells = [space.cell_from_edge_ops([op] * 6) for op in ("nor_conv_3x3", "none")]
+        >>> space.trainable_parameters(cells).tolist()
+        [1531546, 73306]
+        """
+        num_classes = check_int(num_classes, "num_classes", minimum=1)
+        edge_ops = np.array([self.edge_ops(cell) for cell in cells], dtype=object).reshape(-1, 6)
+        n_3x3 = (edge_ops == "nor_conv_3x3").sum(axis=1)
+        n_1x1 = (edge_ops == "nor_conv_1x1").sum(axis=1)
+        fixed = _FIXED_PARAMETERS + 65 * num_classes
+        return (fixed + _CONV_3X3_PARAMETERS * n_3x3 + _CONV_1X1_PARAMETERS * n_1x1).astype(
+            np.int64
+        )
 
     def arch_str(self, cell: Any) -> str:
         """The NAS-Bench-201 architecture string of a cell.
