@@ -254,10 +254,8 @@ class NASBench201(CellSpace):
         edge_ops = np.array([self.edge_ops(cell) for cell in cells], dtype=object).reshape(-1, 6)
         n_3x3 = (edge_ops == "nor_conv_3x3").sum(axis=1)
         n_1x1 = (edge_ops == "nor_conv_1x1").sum(axis=1)
-        fixed = _FIXED_PARAMETERS + 65 * num_classes
-        return (fixed + _CONV_3X3_PARAMETERS * n_3x3 + _CONV_1X1_PARAMETERS * n_1x1).astype(
-            np.int64
-        )
+        convolutions = _CONV_3X3_PARAMETERS * n_3x3 + _CONV_1X1_PARAMETERS * n_1x1
+        return (_FIXED_PARAMETERS + 65 * num_classes + convolutions).astype(np.int64)
 
     def arch_str(self, cell: Any) -> str:
         """The NAS-Bench-201 architecture string of a cell.
