@@ -185,6 +185,9 @@ def plot(records, path):
             size: [value] for size, value in zip(SIZES, published, strict=True) if value is not None
         }
     ax = plot_tau_vs_labeled(curves, title="NAS-Bench-201 CIFAR-10, TNASP protocol")
+    for container in ax.containers:  # published rows dashed, ours solid
+        if "published" in str(container.get_label()):
+            container.lines[0].set_linestyle("--")
     ax.legend(loc="lower right", fontsize="small")
     save_figure(ax, path)
 
@@ -219,7 +222,12 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", default=["cifar10"], choices=list(DATASETS))
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--output", default="bench_protocol", help="file stem in results/")
+    parser.add_argument("--replot", metavar="JSON", help="only redraw the tables of a run")
     args = parser.parse_args(argv)
+    if args.replot:
+        payload = json.loads(Path(args.replot).read_text())
+        write(payload["records"], payload["settings"], Path(args.replot).stem)
+        return payload["records"]
     if args.quick:
         args.seeds, args.sizes = args.seeds[:1], [78]
     import torch
