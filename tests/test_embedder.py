@@ -18,11 +18,13 @@ from sklearn.utils.estimator_checks import (
 
 from skassess import ArchitectureEmbedder, Cell, InvalidCellError
 
-OPS = ("conv1x1-bn-relu", "conv3x3-bn-relu", "maxpool3x3")
+# Not NAS-Bench-101's names: cells with those are read as NAS-Bench-101 cells, validated
+# and pruned, and these random DAGs (up to 21 edges) are not (see test_cell_inputs.py).
+OPS = ("conv1x1", "conv3x3", "pool")
 
 
 def random_cells(n, seed=0, n_vertices=(3, 7)):
-    """Random valid DAG cells with NAS-Bench-101 op names."""
+    """Random DAG cells of a space of one's own: no inferred space validates them."""
     rng = np.random.RandomState(seed)
     cells = []
     while len(cells) < n:
@@ -264,7 +266,7 @@ def test_auxiliary_features_are_learned_from_unlabeled_cells(nb101_cells):
     counts = ParameterCountEncoder(log=True)
     feature = counts.fit_transform(held_out).ravel()
     params = dict(hidden_layer_sizes=(32, 32), embedding_dim=8, max_iter=40, batch_size=32)
-    plain = tiny(**params).fit(train)
+    plain = tiny(auxiliary=None, **params).fit(train)
     taught = tiny(auxiliary=counts, auxiliary_weight=5.0, **params).fit(train)
 
     def r2(embedder):
@@ -316,3 +318,16 @@ def test_labels_arrange_the_embedding_by_performance(nb101_cells):
         tiny(ranking_weight=0.0, **params).fit(nb101_cells[train], y[train]).transform(nb101_cells),
         plain.transform(nb101_cells),
     )
+
+
+def test_auto_auxiliary_is_the_parameter_count_where_the_space_counts(nb101_cells):
+    from skassess.encoders import ParameterCountEncoder
+    from skassess.spaces import NASBench101, NASBench201
+
+    assert isinstance(tiny().fit(nb101_cells[:20]).auxiliary_, ParameterCountEncoder)
+    nb201 = NASBench201()
+    cells = [nb201.cell_from_edge_ops([op] * 6) for op in ("nor_conv_3x3", "avg_pool_3x3")]
+    auxiliary = tiny().fit(cells).auxiliary_
+    assert isinstance(auxiliary.space, NASBench201) and auxiliary.log
+    assert tiny(space=NASBench101()).fit(nb101_cells[:20]).auxiliary_.space == NASBench101()
+    assert tiny().fit(random_cells(10)).auxiliary_ is None  # a space of one's own

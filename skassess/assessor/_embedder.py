@@ -11,7 +11,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.nn import functional as F
@@ -23,6 +23,7 @@ from skassess._torch import (
     resolve_device,
     seeded_module,
 )
+from skassess.encoders import ParameterCountEncoder
 from skassess.nn import (
     CellBatch,
     CellDecoder,
@@ -36,6 +37,7 @@ from skassess.nn import (
     train_epochs,
     training_loss,
 )
+from skassess.spaces import NASBench101, NASBench201
 from skassess.utils.validation import check_cells, check_targets
 
 __all__ = ["ArchitectureEmbedder"]
@@ -83,7 +85,7 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         unlabeled cells. The embedding follows the labels more as they grow
         (on NAS-Bench-101, a fixed weight of 10 lifts the two-stage pipeline
         at 1,000 labels and costs it 0.02 Kendall tau at 100).
-    auxiliary : transformer or None, default=None
+    auxiliary : "auto", transformer or None, default="auto"
         Features that every cell has for free, known without training it (for
         example :class:`~skassess.encoders.PathEncoder` or
         :class:`~skassess.encoders.ParameterCountEncoder`): a clone is fitted
@@ -91,7 +93,13 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         standardised output for every cell, labeled or not (squared error,
         weighted by ``auxiliary_weight``). Unlabeled cells then teach the
         embedding what the features say about an architecture, not only how
-        to rebuild it.
+        to rebuild it. ``"auto"``: the logarithm of the trainable-parameter
+        count of the cell's network where the space (``space``, or the
+        public space whose ops the cells use) defines it (NAS-Bench-101 and
+        -201), else none. In the assessor, with 100 NAS-Bench-101 labels, it
+        raised Kendall tau from 0.616 to 0.624 (3 seeds), and on NAS-Bench-201
+        with 78 labels (TNASP protocol) from 0.640 to 0.658; at 1,000
+        NAS-Bench-101 labels it changed little (-0.002, 2 seeds).
     auxiliary_weight : float, default=1.0
         Weight of the auxiliary loss (unused without ``auxiliary``).
     max_iter : int, default=20
@@ -156,7 +164,7 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
         "ranking_weight": [Interval(Real, 0, None, closed="left")],
-        "auxiliary": [None, HasMethods(["fit", "transform"])],
+        "auxiliary": [None, StrOptions({"auto"}), HasMethods(["fit", "transform"])],
         "auxiliary_weight": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "max_samples": [None, Interval(Integral, 1, None, closed="left")],
@@ -177,7 +185,7 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         embedding_dim: int = 32,
         hidden_layer_sizes: tuple[int, ...] = (64, 64, 64),
         ranking_weight: float = 100.0,
-        auxiliary: Any = None,
+        auxiliary: Any = "auto",
         auxiliary_weight: float = 1.0,
         max_iter: int = 20,
         max_samples: int | None = 20_000,
@@ -308,11 +316,21 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         decoder = seeded_module(lambda: CellDecoder(self.embedding_dim, n_ops), generator, device)
         return encoder, decoder
 
+    def _auxiliary_encoder(self, cells: list) -> Any:
+        """``auxiliary``, with ``"auto"`` resolved for these cells."""
+        if not isinstance(self.auxiliary, str):
+            return self.auxiliary
+        space = self.space if self.space is not None else _infer_space(cells)
+        if callable(getattr(space, "trainable_parameters", None)):
+            return ParameterCountEncoder(space, log=True)
+        return None
+
     def _auxiliary_features(
         self, cells: list, sample: torch.Tensor, generator: torch.Generator, device: torch.device
     ) -> tuple[torch.Tensor | None, torch.nn.Module | None]:
         """Standardised free features of the sampled cells, and the head that predicts them."""
-        self.auxiliary_ = None if self.auxiliary is None else clone(self.auxiliary).fit(cells)
+        auxiliary = self._auxiliary_encoder(cells)
+        self.auxiliary_ = None if auxiliary is None else clone(auxiliary).fit(cells)
         if self.auxiliary_ is None or self.auxiliary_weight == 0:
             return None, None
         rows = sample.numpy()
@@ -405,3 +423,12 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "encoder_")
+
+
+def _infer_space(cells: list) -> Any:
+    """The public space that counts parameters whose ops the cells use, if any."""
+    ops = {op for cell in cells for op in cell.ops[1:-1]}
+    for space in (NASBench101(), NASBench201()):
+        if ops and ops.issubset(space.ops):
+            return space
+    return None
