@@ -6,6 +6,11 @@ twice on the same labeled cells: once with the unlabeled pool and once on the
 labeled cells alone (its auto-encoder then pretrains on those only). The gain
 of the pool is the difference of the two Kendall taus.
 
+Variants: the auxiliary target of the embedder's pretraining (none; the log
+trainable-parameter count, the default; the path encoding), no pretraining, one
+embedder per ensemble member, and a wide relation-graph kernel (real edges); the
+last two without an auxiliary target.
+
 Settings:
 
 - ``nb101-100`` and ``nb101-1000``: the protocol of ``bench_assessor.py``
@@ -18,7 +23,7 @@ Settings:
 Usage::
 
     python benchmarks/bench_pool.py --seeds 0 1 2
-    python benchmarks/bench_pool.py --variants default path_features --settings nb201-78
+    python benchmarks/bench_pool.py --variants auxiliary_none auxiliary_paths --settings nb201-78
 
 Writes ``benchmarks/results/<output>.json`` and ``.md``.
 """
@@ -52,13 +57,14 @@ def variants(setting):
     from skassess.spaces import NASBench101, NASBench201
 
     space = NASBench101() if setting.startswith("nb101") else NASBench201()
+    none = {"embedder__auxiliary": None}
     return {
-        "default": {},
+        "auxiliary_none": none,
+        "auxiliary_parameters": {"embedder__auxiliary": ParameterCountEncoder(space, log=True)},
+        "auxiliary_paths": {"embedder__auxiliary": PathEncoder()},
         "no_pretraining": {"embedder__max_iter": 0},
-        "path_features": {"embedder__auxiliary": PathEncoder()},
-        "parameter_count": {"embedder__auxiliary": ParameterCountEncoder(space, log=True)},
-        "embedder_per_member": {"share_embedder": False},
-        "wide_kernel": {"regressor__kernel_width": 1.0},
+        "embedder_per_member": {"share_embedder": False, **none},
+        "wide_kernel": {"regressor__kernel_width": 1.0, **none},
     }
 
 
@@ -136,13 +142,35 @@ def markdown(records, settings):
     return "\n".join(lines) + "\n"
 
 
+def merge(paths, stem):
+    """One table from the records of several runs, with each run's command and commit."""
+    records, runs = [], []
+    for path in paths:
+        payload = json.loads(Path(path).read_text())
+        records += payload["records"]
+        runs.append(f"{payload['settings']['command']}` (commit {payload['settings']['commit']})")
+    settings = {**payload["settings"], "command": "; `".join(runs).rstrip("`"), "commit": "per run"}
+    write(records, settings, stem)
+    return records
+
+
+def write(records, settings, stem):
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = {"settings": settings, "records": records}
+    (RESULTS / f"{stem}.json").write_text(json.dumps(payload, indent=1))
+    (RESULTS / f"{stem}.md").write_text(markdown(records, settings))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
     parser.add_argument("--variants", nargs="+", default=None, help="default: all")
     parser.add_argument("--output", default="bench_pool", help="file stem in results/")
+    parser.add_argument("--merge", nargs="+", metavar="JSON", help="only merge earlier runs")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.output)
     names = args.variants or list(variants(args.settings[0]))
     import torch
 
@@ -175,10 +203,7 @@ def main(argv=None):
                 }
                 records.append(record)
                 print(json.dumps(record), flush=True)
-                RESULTS.mkdir(parents=True, exist_ok=True)
-                payload = {"settings": settings, "records": records}
-                (RESULTS / f"{args.output}.json").write_text(json.dumps(payload, indent=1))
-                (RESULTS / f"{args.output}.md").write_text(markdown(records, settings))
+                write(records, settings, args.output)
     return records
 
 
