@@ -125,8 +125,8 @@ def markdown(records, settings):
         "(held-out cells). NB201: TNASP protocol (all 15,625 cells scored, pool = the rest of "
         "the space).",
         "",
-        f"Command: `{settings['command']}`  ",
-        f"Commit: {settings['commit']}; machine: {settings['machine']}; fit CPU seconds of the "
+        bench_protocol._provenance(settings),
+        f"Machine: {settings['machine']}; fit CPU seconds of the "
         "fit with the pool (one thread; the machine was shared, so wall-clock is not given).",
         "",
         "| variant | setting | with pool | labeled only | gain of the pool | fit CPU (s) | seeds |",
@@ -148,8 +148,9 @@ def merge(paths, stem):
     for path in paths:
         payload = json.loads(Path(path).read_text())
         records += payload["records"]
-        runs.append(f"{payload['settings']['command']}` (commit {payload['settings']['commit']})")
-    settings = {**payload["settings"], "command": "; `".join(runs).rstrip("`"), "commit": "per run"}
+        run = payload["settings"]
+        runs.append(f"`{run['command']}` (commit {run['commit']})")
+    settings = {**payload["settings"], "runs": runs}
     write(records, settings, stem)
     return records
 

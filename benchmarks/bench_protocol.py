@@ -153,8 +153,8 @@ def markdown(records, settings):
         "the space, unlabeled; `assessor_labeled_only` is the same estimator without them. "
         "Test accuracy is that of the cifar10-valid run for CIFAR-10 (`cifar10_valid_test`).",
         "",
-        f"Command: `{settings['command']}`  ",
-        f"Commit: {settings['commit']}; machine: {settings['machine']}; torch threads "
+        _provenance(settings),
+        f"Machine: {settings['machine']}; torch threads "
         f"{settings['torch_threads']}. Fit CPU seconds are the mean over sizes and seeds.",
     ]
     for dataset, by_model in taus.items():
@@ -200,6 +200,30 @@ def write(records, settings, stem):
     plot(records, RESULTS / f"{stem}.png")
 
 
+def _provenance(settings):
+    """The command and commit of a run, or of each run merged into a table."""
+    if "runs" in settings:
+        return "Runs: " + "; ".join(settings["runs"]) + ".  "
+    return f"Command: `{settings['command']}` (commit {settings['commit']}).  "
+
+
+def merge(specs, stem):
+    """One table from earlier runs; ``path.json:model,model`` keeps those models' rows."""
+    records, runs = [], []
+    for spec in specs:
+        path, _, models = spec.partition(":")
+        payload = json.loads(Path(path).read_text())
+        keep = set(models.split(",")) if models else None
+        records += [r for r in payload["records"] if keep is None or r["model"] in keep]
+        rows = "" if keep is None else f", rows {', '.join(sorted(keep))}"
+        runs.append(
+            f"{payload['settings']['command']}` (commit {payload['settings']['commit']}{rows})"
+        )
+    settings = {**payload["settings"], "command": "; `".join(runs).rstrip("`"), "commit": "per run"}
+    write(records, settings, stem)
+    return records
+
+
 def _commit():
     import subprocess
 
@@ -222,12 +246,12 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", default=["cifar10"], choices=list(DATASETS))
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--output", default="bench_protocol", help="file stem in results/")
-    parser.add_argument("--replot", metavar="JSON", help="only redraw the tables of a run")
+    parser.add_argument(
+        "--merge", nargs="+", metavar="JSON[:model,...]", help="only merge earlier runs' rows"
+    )
     args = parser.parse_args(argv)
-    if args.replot:
-        payload = json.loads(Path(args.replot).read_text())
-        write(payload["records"], payload["settings"], Path(args.replot).stem)
-        return payload["records"]
+    if args.merge:
+        return merge(args.merge, args.output)
     if args.quick:
         args.seeds, args.sizes = args.seeds[:1], [78]
     import torch
