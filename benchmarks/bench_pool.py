@@ -143,14 +143,19 @@ def markdown(records, settings):
 
 
 def merge(paths, stem):
-    """One table from the records of several runs, with each run's command and commit."""
-    records, runs = [], []
+    """One table from the records of several runs, with each run's command and commit.
+
+    A (variant, setting, seed) measured twice keeps the later run's record.
+    """
+    latest, runs = {}, []
     for path in paths:
         payload = json.loads(Path(path).read_text())
-        records += payload["records"]
+        for record in payload["records"]:
+            latest[(record["variant"], record["setting"], record["seed"])] = record
         run = payload["settings"]
         runs.append(f"`{run['command']}` (commit {run['commit']})")
     settings = {**payload["settings"], "runs": runs}
+    records = list(latest.values())
     write(records, settings, stem)
     return records
 

@@ -216,10 +216,9 @@ def merge(specs, stem):
         keep = set(models.split(",")) if models else None
         records += [r for r in payload["records"] if keep is None or r["model"] in keep]
         rows = "" if keep is None else f", rows {', '.join(sorted(keep))}"
-        runs.append(
-            f"{payload['settings']['command']}` (commit {payload['settings']['commit']}{rows})"
-        )
-    settings = {**payload["settings"], "command": "; `".join(runs).rstrip("`"), "commit": "per run"}
+        run = payload["settings"]
+        runs.append(f"`{run['command']}` (commit {run['commit']}{rows})")
+    settings = {**payload["settings"], "runs": runs}
     write(records, settings, stem)
     return records
 
