@@ -132,7 +132,10 @@ def markdown(records, settings):
         "| variant | setting | with pool | labeled only | gain of the pool | fit CPU (s) | seeds |",
         "|---|---|---|---|---|---|---|",
     ]
-    for (variant, setting), group in groups.items():
+    order = list(variants("nb101-100"))
+    for (variant, setting), group in sorted(
+        groups.items(), key=lambda item: (item[0][1], order.index(item[0][0]))
+    ):
         pool, alone = np.array(group["pool"]), np.array(group["labeled_only"])
         lines.append(
             f"| {variant} | {setting} | {pool.mean():.3f} ± {pool.std():.3f} | "
@@ -153,7 +156,8 @@ def merge(paths, stem):
         for record in payload["records"]:
             latest[(record["variant"], record["setting"], record["seed"])] = record
         run = payload["settings"]
-        runs.append(f"`{run['command']}` (commit {run['commit']})")
+        note = f"; {run['note']}" if run.get("note") else ""
+        runs.append(f"`{run['command']}` (commit {run['commit']}{note})")
     settings = {**payload["settings"], "runs": runs}
     records = list(latest.values())
     write(records, settings, stem)
