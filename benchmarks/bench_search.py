@@ -48,6 +48,7 @@ METHOD_NOTES = {
 }
 METHODS = (
     "guided",
+    "guided-no-carry",
     "guided-random-pool",
     "guided-forest",
     "guided-forest-mean",
@@ -81,6 +82,7 @@ def make_search(method: str, seed: int, args: argparse.Namespace):
         pool_size=args.pool_size,
         n_mutations=0 if method == "guided-random-pool" else args.n_mutations,
         n_parents=args.n_parents,
+        n_carried=0 if method == "guided-no-carry" else args.n_carried,
         unlabeled_size=args.unlabeled_size,
         random_state=seed,
     )
@@ -93,7 +95,7 @@ def make_estimator(method: str, args: argparse.Namespace):
     """The predictor of a guided method."""
     from skassess.baselines import get_predictor
 
-    if method in ("guided", "guided-random-pool"):
+    if method in ("guided", "guided-no-carry", "guided-random-pool"):
         return get_predictor("assessor").set_params(
             max_iter=args.assessor_max_iter, n_ensemble=args.assessor_ensemble
         )
@@ -412,6 +414,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--n-mutations", type=int, default=1000, help="mutated candidates per fit")
     parser.add_argument("--n-parents", type=int, default=10, help="best architectures mutated")
+    parser.add_argument(
+        "--n-carried",
+        type=int,
+        default=2000,
+        help="best-ranked candidates not proposed, ranked again at the next fit",
+    )
     parser.add_argument(
         "--exploration", type=float, default=1.0, help="weight of the spread (guided-forest-spread)"
     )
