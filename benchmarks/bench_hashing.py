@@ -139,6 +139,18 @@ def main(argv=None):
     cells = reordered_cells(adjacency, ops, sizes, names, np.random.default_rng(1))
 
     results = {}
+    meta = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "load_average_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "repeats": repeats,
+        "quick": args.quick,
+        "command": "python benchmarks/bench_hashing.py"
+        + "".join(f" {a}" for a in (argv or sys.argv[1:])),
+    }
 
     def record(name, n, function, check):
         wall, cpu, walls, result = timed(function, repeats)
@@ -152,6 +164,7 @@ def main(argv=None):
             "us_per_cell_cpu": round(1e6 * cpu / n, 2),
         }
         print(name, results[name], flush=True)
+        write_results(results, meta)
 
     def matches(result):
         assert (np.asarray(result) == official).all(), "hash differs from the official one"
@@ -200,25 +213,27 @@ def main(argv=None):
 
         record("module_hashes_before", len(ops), old_hashes, matches)
         record("module_hashes_now", len(ops), new_hashes, matches)
+    print(write_results(results, meta))
 
-    meta = {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "machine": platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "repeats": repeats,
-        "quick": args.quick,
-        "command": "python benchmarks/bench_hashing.py"
-        + "".join(f" {a}" for a in (argv or sys.argv[1:])),
-    }
+
+def write_results(results: dict, meta: dict) -> str:
+    """Write ``hashing.json`` and ``hashing.md``; the Markdown text.
+
+    Called after every measurement, so that an interrupted run keeps what it measured.
+    """
+    meta = {**meta, "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "hashing.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     lines = [
         "# Canonical hashing speed",
         "",
-        f"Median of {repeats} run(s); Python {meta['python']}, numpy {meta['numpy']}, "
-        f"{meta['cpu_count']} CPUs, load average {meta['load_average']} at the end.",
+        f"Median of {meta['repeats']} run(s); Python {meta['python']}, numpy {meta['numpy']}, "
+        f"{meta['cpu_count']} CPUs. One core: the hashing is single-threaded numpy "
+        f"(OMP_NUM_THREADS={meta['omp_num_threads']}). The machine is shared with other "
+        f"jobs (load average {_load(meta['load_average_start'])} at the start, "
+        f"{_load(meta['load_average'])} at the end), which slows every run and inflates even "
+        "CPU seconds (caches and cores are shared): compare rows of one run, or CPU seconds, "
+        "rather than wall seconds across runs.",
         f"Command: `{meta['command']}`. Every NAS-Bench-101 result was checked against the "
         "official hashes of the shared table.",
         "",
@@ -230,8 +245,14 @@ def main(argv=None):
             f"| {name} | {r['n_cells']:,} | {r['wall_s']} | {r['cpu_s']} | "
             f"{r['cells_per_s_cpu']:,} | {r['us_per_cell_cpu']} |"
         )
-    (RESULTS / "hashing.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    lines += [f"\n{note}" for note in meta.get("notes", [])]
+    text = "\n".join(lines) + "\n"
+    (RESULTS / "hashing.md").write_text(text)
+    return text
+
+
+def _load(average) -> str:
+    return "unknown" if average is None else "/".join(f"{value:.1f}" for value in average)
 
 
 if __name__ == "__main__":

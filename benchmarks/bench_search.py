@@ -48,6 +48,7 @@ METHOD_NOTES = {
 }
 METHODS = (
     "guided",
+    "guided-no-carry",
     "guided-random-pool",
     "guided-forest",
     "guided-forest-mean",
@@ -81,6 +82,7 @@ def make_search(method: str, seed: int, args: argparse.Namespace):
         pool_size=args.pool_size,
         n_mutations=0 if method == "guided-random-pool" else args.n_mutations,
         n_parents=args.n_parents,
+        n_carried=0 if method == "guided-no-carry" else args.n_carried,
         unlabeled_size=args.unlabeled_size,
         random_state=seed,
     )
@@ -93,7 +95,7 @@ def make_estimator(method: str, args: argparse.Namespace):
     """The predictor of a guided method."""
     from skassess.baselines import get_predictor
 
-    if method in ("guided", "guided-random-pool"):
+    if method in ("guided", "guided-no-carry", "guided-random-pool"):
         return get_predictor("assessor").set_params(
             max_iter=args.assessor_max_iter, n_ensemble=args.assessor_ensemble
         )
@@ -177,6 +179,8 @@ def markdown(name: str, payload: dict) -> str:
         lines += [f"Command: `{payload['command']}`.", ""]
     if payload.get("metric_note"):
         lines += [f"Metric: {payload['metric_note']}.", ""]
+    for note in payload.get("notes", []):
+        lines += [f"Note: {note}", ""]
     lines += [
         "Median over seeds of the rank of the best architecture found "
         "(1 = the best of the space; interquartile range in brackets) after a number of "
@@ -323,8 +327,10 @@ def run_benchmark(name: str, args: argparse.Namespace) -> str:
     settings = (
         f"guided: {args.initial_size} random, then batches of {args.batch_size}, ranking "
         f"random pools of {args.pool_size} candidates and {args.n_mutations} mutations of the "
-        f"{args.n_parents} best found (guided-random-pool: no mutations, the search before "
-        f"them), {args.unlabeled_size} candidates unlabeled in the fit (assessor "
+        f"{args.n_parents} best found, plus the {args.n_carried} best-ranked candidates of "
+        f"the previous fit not proposed (guided-no-carry: without them; guided-random-pool: "
+        f"without them nor mutations), {args.unlabeled_size} candidates unlabeled in the fit "
+        f"(assessor "
         f"{args.assessor_max_iter} epochs x {args.assessor_ensemble} networks; forest 100 "
         f"trees), budget {args.guided_budget}; evolution: population "
         f"{args.population_size}, tournament {args.sample_size}"
@@ -354,6 +360,7 @@ def run_benchmark(name: str, args: argparse.Namespace) -> str:
                 runs[method] = kept
                 payload["methods"][method] = before["methods"][method]
         payload["command"] = before.get("command", "") + "`, then `" + payload["command"]
+        payload["notes"] = before.get("notes", [])
     for method in args.methods:
         budget = method_budget(method, args)
         for seed in seeds:
@@ -413,6 +420,12 @@ def main(argv=None) -> int:
     parser.add_argument("--n-mutations", type=int, default=1000, help="mutated candidates per fit")
     parser.add_argument("--n-parents", type=int, default=10, help="best architectures mutated")
     parser.add_argument(
+        "--n-carried",
+        type=int,
+        default=2000,
+        help="best-ranked candidates not proposed, ranked again at the next fit",
+    )
+    parser.add_argument(
         "--exploration", type=float, default=1.0, help="weight of the spread (guided-forest-spread)"
     )
     parser.add_argument("--assessor-max-iter", type=int, default=30)
@@ -445,9 +458,11 @@ def main(argv=None) -> int:
         "## Search: predictor-guided vs regularized evolution vs random\n\n"
         "Measured with `python benchmarks/bench_search.py` (the command and settings of each "
         "benchmark are given with its table). Guided search is predictor-guided search with "
-        "the semi-supervised assessor ranking random candidates and mutations of the best "
-        "found (`guided`), random candidates only as before mutations were added "
-        "(`guided-random-pool`), or with a random forest (`guided-forest`; "
+        "the semi-supervised assessor ranking random candidates, mutations of the best "
+        "found and the best-ranked candidates of the previous fit not proposed (`guided`), "
+        "the same without that carried shortlist (`guided-no-carry`), random candidates "
+        "only as before mutations were added (`guided-random-pool`), or with a random "
+        "forest (`guided-forest`; "
         "`guided-forest-mean` and `guided-forest-spread` rank by the forest's mean, or by "
         "mean + spread of its trees). A query is one training (look-up), re-queries are "
         "free. On NAS-Bench-101, for a given seed, every method starts from the same random "

@@ -63,11 +63,12 @@ def test_ask_tell_loop_finds_good_cells_and_never_repeats():
     assert np.median(guided) > np.median(search.scores_[:10])
 
 
+@pytest.mark.parametrize("n_carried", [0, 20])
 @pytest.mark.parametrize("dump, load", [(pickle.dumps, pickle.loads), ("joblib", "joblib")])
-def test_a_reloaded_search_proposes_exactly_what_it_would_have(dump, load):
-    uninterrupted = make_search()
+def test_a_reloaded_search_proposes_exactly_what_it_would_have(dump, load, n_carried):
+    uninterrupted = make_search(n_carried=n_carried)
     train_and_tell(uninterrupted, 3)
-    interrupted = make_search()
+    interrupted = make_search(n_carried=n_carried)
     train_and_tell(interrupted, 3)
     if dump == "joblib":
         stream = io.BytesIO()
@@ -207,6 +208,37 @@ def test_mutations_of_the_best_join_the_candidates():
 
     close = [min(distance(m, p) for p in best_two) <= 2 for m in mutants]
     assert np.mean(close) > 0.5, "mutants are one or two changes from the best cells"
+
+
+def ranked_by_training(log):
+    """A predictor scoring a cell by its made-up training result, recording what it ranked.
+
+    The log is read through a closure: the search fits clones, which would copy it.
+    """
+
+    class Ranked(RegressorMixin, BaseEstimator):
+        def fit(self, X, y):
+            return self
+
+        def predict(self, X):
+            log.append(list(X))
+            return np.array([made_up_training(cell) for cell in X])
+
+    return Ranked()
+
+
+def test_the_best_candidates_not_proposed_are_ranked_again_at_the_next_fit():
+    log = []
+    search = make_search(
+        estimator=ranked_by_training(log), pool_size=30, n_mutations=0, n_carried=4
+    )
+    train_and_tell(search, 3)  # the random start, then two fits
+    assert len(log) == 2
+    first = sorted(log[0], key=made_up_training, reverse=True)
+    carried = {SPACE.hash(cell) for cell in first[5:9]}  # ranked 6th to 9th: not proposed
+    second = {SPACE.hash(cell) for cell in log[1]}
+    assert len(carried) == 4 and carried <= second
+    assert len(search.carried_) == 4 and {SPACE.hash(c) for c in search.carried_} <= second
 
 
 class SpreadStandIn(RegressorMixin, BaseEstimator):
