@@ -15,8 +15,9 @@ from sklearn.pipeline import make_pipeline
 
 from skassess import Cell, InvalidCellError, as_cells
 from skassess.assessor import ArchitectureEmbedder, TransductiveGCNRegressor
-from skassess.baselines import LabeledOnly, NeuralPredictor
+from skassess.baselines import LabeledOnly, NeuralPredictor, make_random_forest_predictor
 from skassess.datasets import Benchmark
+from skassess.encoders import AdjacencyOpsEncoder, PathEncoder
 from skassess.spaces import CellSpace, NASBench101, NASBench201, NASBenchGraph
 from skassess.spaces._inputs import infer_space, prune_dangling
 from skassess.utils.validation import check_cells, check_not_cells
@@ -65,6 +66,16 @@ def test_predictor_predicts_a_dangling_cell_as_its_pruned_form():
     refit = clone(model).fit([DANGLING, *cells[1:]], y)
     same = clone(model).fit([PRUNED, *cells[1:]], y)
     np.testing.assert_array_equal(refit.predict(cells), same.predict(cells))
+
+
+@pytest.mark.parametrize("encoder", [AdjacencyOpsEncoder, PathEncoder])
+def test_encoders_encode_a_dangling_cell_as_its_pruned_form(encoder):
+    cells = nb101_cells()
+    fitted = encoder().fit(cells)
+    np.testing.assert_array_equal(fitted.transform([DANGLING]), fitted.transform([PRUNED]))
+    model = make_random_forest_predictor(n_estimators=5, random_state=0)
+    model.fit(cells, [cell.n_edges for cell in cells])
+    assert model.predict([DANGLING])[0] == model.predict([PRUNED])[0]
 
 
 @pytest.mark.parametrize("space", [None, NASBench101()], ids=["inferred", "given"])
