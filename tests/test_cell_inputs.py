@@ -14,7 +14,11 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 
 from skassess import Cell, InvalidCellError, as_cells
-from skassess.assessor import ArchitectureEmbedder, TransductiveGCNRegressor
+from skassess.assessor import (
+    ArchitectureEmbedder,
+    SemiSupervisedAssessor,
+    TransductiveGCNRegressor,
+)
 from skassess.baselines import LabeledOnly, NeuralPredictor, make_random_forest_predictor
 from skassess.datasets import Benchmark
 from skassess.encoders import AdjacencyOpsEncoder, PathEncoder
@@ -66,6 +70,20 @@ def test_predictor_predicts_a_dangling_cell_as_its_pruned_form():
     refit = clone(model).fit([DANGLING, *cells[1:]], y)
     same = clone(model).fit([PRUNED, *cells[1:]], y)
     np.testing.assert_array_equal(refit.predict(cells), same.predict(cells))
+
+
+def test_assessor_predicts_a_dangling_cell_as_its_pruned_form():
+    cells = nb101_cells()
+    y = np.array([cell.n_edges + 0.1 * cell.n_vertices for cell in cells])
+    y[::2] = np.nan
+    assessor = SemiSupervisedAssessor(
+        embedder=tiny_embedder(),
+        regressor=TransductiveGCNRegressor(n_neighbors=5, hidden_layer_sizes=(8,), max_iter=5),
+        max_iter=2,
+        n_ensemble=1,
+        random_state=0,
+    ).fit(cells, y)
+    assert assessor.predict([DANGLING])[0] == assessor.predict([PRUNED])[0]
 
 
 @pytest.mark.parametrize("encoder", [AdjacencyOpsEncoder, PathEncoder])

@@ -61,6 +61,15 @@ def _splits(cv: Any, X: Any, y: np.ndarray, groups: Any) -> list[tuple[np.ndarra
     return [(np.asarray(train), np.asarray(test)) for train, test in cv.split(X, y, groups)]
 
 
+def _prepare(
+    X: Any, y: Any, cv: Any, groups: Any
+) -> tuple[Any, np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """``X`` indexable, ``y`` as floats, its labeled mask, and the splits of ``cv``."""
+    X = indexable_rows(X)
+    y, labeled = _targets(y, len(X))
+    return X, y, labeled, _splits(cv, X, y, groups)
+
+
 def _fit_and_predict(
     estimator: Any, X: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray, method: str
 ) -> np.ndarray:
@@ -126,9 +135,7 @@ def cross_val_predict(
     >>> cross_val_predict(LabeledOnly(LinearRegression()), X, y, cv=3).round(6)
     array([ 0., nan,  2.,  3., nan,  5.,  6.,  7.])
     """
-    X = indexable_rows(X)
-    y, labeled = _targets(y, len(X))
-    splits = _splits(cv, X, y, groups)
+    X, y, labeled, splits = _prepare(X, y, cv, groups)
     tested = np.zeros(len(y), dtype=np.int64)
     for _, test in splits:
         np.add.at(tested, test, 1)
@@ -263,9 +270,7 @@ def learning_curve(
     >>> sizes.tolist(), test.shape
     ([2, 8], (2, 4))
     """
-    X = indexable_rows(X)
-    y, labeled = _targets(y, len(X))
-    splits = _splits(cv, X, y, groups)
+    X, y, labeled, splits = _prepare(X, y, cv, groups)
     rng = check_random_state(random_state)
     orders = []
     for train, _ in splits:
@@ -352,9 +357,7 @@ def permutation_test_score(
     (1.0, 0.05)
     """
     n_permutations = check_int(n_permutations, "n_permutations")
-    X = indexable_rows(X)
-    y, labeled = _targets(y, len(X))
-    splits = _splits(cv, X, y, groups)
+    X, y, labeled, splits = _prepare(X, y, cv, groups)
     rng = check_random_state(random_state)
     rows = np.flatnonzero(labeled)
     permuted = []
