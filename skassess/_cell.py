@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Cell", "InvalidCellError", "as_cell", "as_cells", "cells_to_arrays"]
+__all__ = ["Cell", "InvalidCellError", "as_cell", "as_cells", "cell_sequence", "cells_to_arrays"]
 
 
 class InvalidCellError(ValueError):

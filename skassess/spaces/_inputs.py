@@ -23,7 +23,7 @@ spaces' caches of verdicts (kept by identity) still recognise them.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,10 +38,14 @@ from skassess.spaces._validity import INPUT, OUTPUT
 __all__ = ["infer_space", "prepare_cells", "prune_dangling"]
 
 
+# Their inner ops are disjoint: the ops of a cell name at most one of them.
+_PUBLIC_SPACES = (NASBench101, NASBench201, NASBenchGraph)
+
+
 @functools.cache
-def _public_spaces() -> tuple[Any, ...]:
-    """One instance of each public space, shared so that their caches persist between calls."""
-    return (NASBench101(), NASBench201(), NASBenchGraph())
+def _shared(space_class: type) -> Any:
+    """One instance of a public space, shared so that its caches of verdicts persist."""
+    return space_class()
 
 
 def infer_space(cells: Sequence[Cell]) -> Any:
@@ -69,7 +73,8 @@ def infer_space(cells: Sequence[Cell]) -> Any:
     ops = set().union(*seen.values()) - {INPUT, OUTPUT}
     if not ops:
         return None
-    for space in _public_spaces():
+    for space_class in _PUBLIC_SPACES:
+        space = _shared(space_class)
         if ops.issubset(space.ops):
             return space
     return None
@@ -116,8 +121,8 @@ def prune_dangling(cells: Sequence[Cell]) -> list[Cell]:
     return pruned
 
 
-def prepare_cells(X: Any, space: Any = None) -> tuple[list[Cell], Any]:
-    """Read ``X`` as cells of their space, validated and pruned, and name that space.
+def prepare_cells(X: Any, space: Any = None) -> list[Cell]:
+    """Read ``X`` as cells of their space: validated and pruned when the space is known.
 
     The whole of step 1-3 above; what :func:`skassess.utils.validation.check_cells`
     does for every estimator.
@@ -133,10 +138,8 @@ def prepare_cells(X: Any, space: Any = None) -> tuple[list[Cell], Any]:
 
     Returns
     -------
-    cells : list of Cell
+    list of Cell
         Pruned when the space is known, as given otherwise.
-    space : CellSpace or None
-        The space the cells were validated against.
 
     Raises
     ------
@@ -144,18 +147,18 @@ def prepare_cells(X: Any, space: Any = None) -> tuple[list[Cell], Any]:
         If a cell is not in the space; the message names its position, and
         the space when it was inferred.
     """
-    if space is None:
-        space = getattr(X, "space", None)  # a Benchmark knows its space
+    if space is None and hasattr(X, "cells") and not isinstance(X, Iterable):
+        space = X.space  # a Benchmark knows its space
     if space is not None:
-        return prune_dangling(as_cells(X, space)), space
+        return prune_dangling(as_cells(X, space))
     items = list(cell_sequence(X))
     if any(isinstance(item, str) for item in items):
-        space = _public_spaces()[1]  # strings: NAS-Bench-201's architecture strings
-        return prune_dangling(as_cells(items, space)), space
+        # strings: NAS-Bench-201's architecture strings
+        return prune_dangling(as_cells(items, _shared(NASBench201)))
     cells = as_cells(items)
     space = infer_space(cells)
     if space is None:
-        return cells, None
+        return cells
     try:
         space._validate_cells(cells)
     except InvalidCellError as exc:
@@ -163,4 +166,4 @@ def prepare_cells(X: Any, space: Any = None) -> tuple[list[Cell], Any]:
             f"{exc} (the cells' ops are {type(space).__name__}'s, so they were read as its "
             "cells; for a space of your own, pass space=CellSpace(...))"
         ) from None
-    return prune_dangling(cells), space
+    return prune_dangling(cells)

@@ -66,7 +66,7 @@ def check_cells(X: Any, space: Any = None, *, min_cells: int = 1, what: str = "X
     # The spaces use this module's integer checks: import them only when called.
     from skassess.spaces._inputs import prepare_cells
 
-    cells, _ = prepare_cells(X, space)
+    cells = prepare_cells(X, space)
     if len(cells) < min_cells:
         raise ValueError(
             f"{what} holds {len(cells)} cell(s), but at least {min_cells} are required"
