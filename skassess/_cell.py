@@ -8,8 +8,12 @@ edge ``i -> j`` only for ``i < j``), which makes every such graph acyclic.
 Everything that accepts architectures in skassess goes through :func:`as_cells`
 once, at its boundary, so every common spelling of a cell is understood
 everywhere: a :class:`Cell`, an ``(adjacency, ops)`` pair, a
-``{"matrix": ..., "ops": ...}`` dict (the NAS-Bench-101 and NASLib format), or
-any object with ``.matrix`` and ``.ops`` attributes (nasbench's ``ModelSpec``).
+``{"matrix": ..., "ops": ...}`` dict (the NAS-Bench-101 and NASLib format), any
+object with ``.matrix`` and ``.ops`` attributes (nasbench's ``ModelSpec``), or,
+given a space that reads them (:class:`~skassess.spaces.NASBench201`), an
+architecture string. The sequence itself may be a list, a one-column DataFrame
+or ``(n, 1)`` object array (what ``ColumnTransformer`` and ``BaggingRegressor``
+pass on), or a :class:`~skassess.datasets.Benchmark`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Cell", "InvalidCellError", "as_cell", "as_cells", "cells_to_arrays"]
+__all__ = ["Cell", "InvalidCellError", "as_cell", "as_cells", "cell_sequence", "cells_to_arrays"]
 
 
 class InvalidCellError(ValueError):
@@ -232,6 +236,8 @@ def as_cell(item: Any, space: Any = None) -> Cell:
     """
     if isinstance(item, Cell):
         return item
+    if isinstance(item, str):
+        return _cell_of_string(item, space)
     if isinstance(item, Mapping):
         try:
             matrix, ops = item["matrix"], item["ops"]
@@ -253,6 +259,19 @@ def as_cell(item: Any, space: Any = None) -> Cell:
 
 
 _INT_TYPES = (int, np.integer)
+
+
+def _cell_of_string(text: str, space: Any) -> Cell:
+    """The cell an architecture string names, read by the space (NAS-Bench-201's)."""
+    read = getattr(space, "cell_from_arch_str", None)
+    if read is None:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise InvalidCellError(
+            f"got the string {shown!r}, not a cell; NAS-Bench-201 architecture strings "
+            "are read when the space is NAS-Bench-201 "
+            "(as_cells(X, space=skassess.spaces.NASBench201()), or an estimator's space=)"
+        )
+    return read(text)
 
 
 def _op_names(ops: Any, space: Any) -> Sequence[str]:
@@ -299,18 +318,88 @@ def _looks_like_single_cell(X: Any) -> bool:
     return False
 
 
+def cell_sequence(X: Any) -> Any:
+    """The sequence of cells (in any spelling) that ``X`` holds, or a clear TypeError.
+
+    Unwraps the containers in which cells reach an estimator: a
+    :class:`~skassess.datasets.Benchmark` (its ``cells``), a one-column
+    DataFrame and an ``(n, 1)`` object array (their column). Anything else
+    iterable is returned as it is.
+
+    Raises
+    ------
+    TypeError
+        Saying what was given: a single cell, a string, a numeric or string
+        array, a table of several columns, or something that is not a sequence.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> column = np.empty((1, 1), dtype=object)
+    >>> column[0, 0] = ([[0, 1], [0, 0]], ["input", "output"])
+    >>> len(cell_sequence(column))
+    1
+    """
+    if _looks_like_single_cell(X):
+        raise TypeError(
+            "expected a sequence of cells, got a single cell; wrap it in a list: [cell]"
+        )
+    if isinstance(X, str | bytes):
+        raise TypeError(
+            f"expected a sequence of cells, got a single {type(X).__name__}; wrap it in a "
+            "list: [arch_str]"
+        )
+    cells = getattr(X, "cells", None)
+    if cells is not None and not isinstance(X, Iterable):  # a Benchmark
+        return cells
+    if hasattr(X, "iloc") and getattr(X, "ndim", 1) == 2:  # a DataFrame
+        if X.shape[1] != 1:
+            raise TypeError(
+                f"expected a sequence of cells, got a DataFrame of {X.shape[1]} columns "
+                f"{list(X.columns)[:5]}; select the one column of cells, e.g. X['cell'] or "
+                "ColumnTransformer([(..., ['cell'])])"
+            )
+        return X.iloc[:, 0].tolist()
+    if isinstance(X, np.ndarray):
+        return _array_of_cells(X)
+    if not isinstance(X, Iterable):
+        raise TypeError(f"expected a sequence of cells, got {type(X).__name__}")
+    return X
+
+
+def _array_of_cells(X: np.ndarray) -> np.ndarray:
+    """An array of cells (or architecture strings), flat or one column, as a flat array."""
+    if X.dtype != object and X.dtype.kind != "U":
+        what = "an array of bytes" if X.dtype.kind == "S" else "a numeric array"
+        raise TypeError(
+            f"expected a sequence of cells, got {what} of shape {X.shape} (dtype "
+            f"{X.dtype}); numeric features go to tabular estimators, cells to cell estimators"
+        )
+    if X.ndim == 2 and X.shape[1] == 1:
+        return X[:, 0]
+    if X.ndim != 1:
+        kind = "strings" if X.dtype.kind == "U" else "objects"
+        raise TypeError(
+            f"expected a sequence of cells, got an array of {kind} of shape {X.shape}; cells "
+            "come as a flat sequence or one column, shape (n_cells,) or (n_cells, 1)"
+        )
+    return X
+
+
 def as_cells(X: Any, space: Any = None) -> list[Cell]:
     """Normalise a sequence of cells, in any accepted spelling, to a list of :class:`Cell`.
 
     Parameters
     ----------
-    X : sequence
+    X : sequence, one-column DataFrame, (n, 1) object array or Benchmark
         The cells; each item a :class:`Cell`, an ``(adjacency, ops)`` pair, a
         ``{"matrix": ..., "ops": ...}`` mapping or an object with ``.matrix``
-        and ``.ops``. Items may mix spellings.
+        and ``.ops``, or an architecture string the space reads (NAS-Bench-201's
+        ``"|nor_conv_3x3~0|+|...|"``). Items may mix spellings.
     space : CellSpace, optional
-        Names integer op ids. When given, every cell is also validated against
-        it (:meth:`~skassess.spaces.CellSpace.validate`).
+        Names integer op ids and reads architecture strings. When given, every
+        cell is also validated against it
+        (:meth:`~skassess.spaces.CellSpace.validate`).
 
     Returns
     -------
@@ -335,17 +424,7 @@ def as_cells(X: Any, space: Any = None) -> list[Cell]:
     ...
     TypeError: expected a sequence of cells, got a single cell; wrap it in a list: [cell]
     """
-    if _looks_like_single_cell(X):
-        raise TypeError(
-            "expected a sequence of cells, got a single cell; wrap it in a list: [cell]"
-        )
-    if isinstance(X, str | bytes) or not isinstance(X, Iterable):
-        raise TypeError(f"expected a sequence of cells, got {type(X).__name__}")
-    if isinstance(X, np.ndarray) and X.dtype != object:
-        raise TypeError(
-            f"expected a sequence of cells, got a numeric array of shape {X.shape}; "
-            "numeric features go to tabular estimators, cells to cell estimators"
-        )
+    X = cell_sequence(X)
     validate_cells = getattr(space, "_validate_cells", None)
     cells = []
     if space is not None and validate_cells is None:  # a space-like object: one by one

@@ -120,8 +120,8 @@ def test_split_errors():
         next(SemiSupervisedKFold(3).split(y, y))
     with pytest.raises(ValueError, match="labeled rows only"):
         next(SemiSupervisedShuffleSplit(2, test_size=5).split(y, y))
-    with pytest.raises(ValueError, match="1-D"):
-        next(SemiSupervisedKFold(2).split(y, np.ones((4, 2))))
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        next(SemiSupervisedKFold(2).split(y, np.ones((4, 2, 1))))
 
 
 def _forest_pipeline():

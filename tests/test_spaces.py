@@ -198,7 +198,7 @@ INVALID = {
     "no output": ((np.eye(3, k=1, dtype=int), [IN, C3, C3]), "last vertex must be the output"),
     "input inside": ((np.eye(3, k=1, dtype=int), [IN, IN, OUT]), "'input' at vertex 1"),
     "disconnected": (_disconnected(), "input cannot reach the output"),
-    "garbage": ("garbage", "cannot read a cell"),
+    "garbage": ("garbage", "got the string 'garbage', not a cell"),
     "none": (None, "cannot read a cell"),
     "ragged": (([[0, 1], [0]], [IN, OUT]), "matrix"),
     "not 0/1": (([[0, 2], [0, 0]], [IN, OUT]), "0 or 1"),
@@ -589,7 +589,7 @@ def test_as_cells_reports_the_first_problem_whether_reading_or_validating():
     good, outside = chain(C3), _disconnected()
     with pytest.raises(InvalidCellError, match=r"cell 1: .*input cannot reach"):
         as_cells([good, outside, "garbage"], space)
-    with pytest.raises(InvalidCellError, match="cell 1: cannot read a cell"):
+    with pytest.raises(InvalidCellError, match="cell 1: got the string 'garbage'"):
         as_cells([good, "garbage", outside], space)
     with pytest.raises(InvalidCellError, match=r"cell 0: .*input cannot reach"):
         as_cells((c for c in [outside, good, (good[0], [0, 9, 4])]), space)

@@ -58,6 +58,7 @@ from torch import nn
 from skassess._torch import derive_seed, make_generator, one_torch_thread, resolve_device
 from skassess.assessor._embedder import ArchitectureEmbedder
 from skassess.assessor._gcn import TransductiveGCNRegressor
+from skassess.base import RankingScoreMixin
 from skassess.nn import (
     CellBatch,
     encode_in_batches,
@@ -66,7 +67,7 @@ from skassess.nn import (
     validation_split,
 )
 from skassess.utils.tags import mark_uses_unlabeled
-from skassess.utils.validation import check_cells, check_partial_targets, labeled_r2_score
+from skassess.utils.validation import check_cells, check_partial_targets
 
 __all__ = ["SemiSupervisedAssessor"]
 
@@ -76,7 +77,7 @@ _DEFAULT_EMBEDDER = ArchitectureEmbedder()
 _DEFAULT_REGRESSOR = TransductiveGCNRegressor()
 
 
-class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
+class SemiSupervisedAssessor(RankingScoreMixin, RegressorMixin, BaseEstimator):
     """Predict architecture performance from few labeled and many unlabeled cells.
 
     The assessor of Tang et al., "A Semi-Supervised Assessor of Neural
@@ -432,10 +433,6 @@ class SemiSupervisedAssessor(RegressorMixin, BaseEstimator):
             for scores, (mean, scale) in zip(members, self._standardise, strict=True)
         ]
         return prediction, slope * np.std(standardised, axis=0)
-
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """R^2 on the cells whose target is not NaN (unlabeled rows are skipped)."""
-        return labeled_r2_score(self, X, y, sample_weight)
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "estimators_")

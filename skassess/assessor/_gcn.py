@@ -36,6 +36,7 @@ from skassess._torch import (
     resolve_device,
     seeded_module,
 )
+from skassess.base import RankingScoreMixin
 from skassess.neighbors import ALGORITHMS
 from skassess.nn import (
     LOSSES,
@@ -47,7 +48,7 @@ from skassess.nn import (
     validation_split,
 )
 from skassess.utils.tags import mark_uses_unlabeled
-from skassess.utils.validation import labeled_r2_score
+from skassess.utils.validation import check_not_cells
 
 __all__ = ["TransductiveGCNRegressor"]
 
@@ -55,7 +56,7 @@ __all__ = ["TransductiveGCNRegressor"]
 _SCORE_CHUNK = 8192
 
 
-class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
+class TransductiveGCNRegressor(RankingScoreMixin, RegressorMixin, BaseEstimator):
     """Graph convolution on a kNN relation graph over the rows, semi-supervised.
 
     ``fit`` links every row to its ``n_neighbors`` nearest rows (Euclidean;
@@ -277,6 +278,7 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
             The fitted regressor.
         """
         self._validate_params()
+        check_not_cells(X, self)
         X, y = validate_data(
             self,
             X,
@@ -468,22 +470,6 @@ class TransductiveGCNRegressor(RegressorMixin, BaseEstimator):
             raw = self._raw_scores(part, *self.graph_.attach(part))
             predictions[start : start + len(part)] = self._line[0] * raw + self._line[1]
         return predictions
-
-    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
-        """R^2 of the predictions on the labeled rows; rows whose target is NaN are ignored.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            True targets, NaN for unlabeled rows.
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        float
-        """
-        return labeled_r2_score(self, X, y, sample_weight)
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "head_")

@@ -21,11 +21,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from skassess.base import RankingScoreMixin
 from skassess.utils.tags import mark_uses_unlabeled
-from skassess.utils.validation import labeled_mask, labeled_r2_score
+from skassess.utils.validation import labeled_mask
 
 
-class LabelPropagationRegressor(RegressorMixin, BaseEstimator):
+class LabelPropagationRegressor(RankingScoreMixin, RegressorMixin, BaseEstimator):
     """Semi-supervised regression by label propagation over a kNN graph.
 
     The harmonic-function method of Zhu, Ghahramani and Lafferty
@@ -182,18 +183,3 @@ class LabelPropagationRegressor(RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         return mark_uses_unlabeled(super().__sklearn_tags__())
-
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """R^2 on the labeled rows (NaN targets are ignored).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        float
-        """
-        return labeled_r2_score(self, X, y, sample_weight)

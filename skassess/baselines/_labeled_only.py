@@ -10,11 +10,12 @@ from sklearn.utils import _safe_indexing, get_tags, indexable
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted
 
+from skassess.base import RankingScoreMixin
 from skassess.utils.tags import mark_uses_unlabeled
-from skassess.utils.validation import labeled_mask, labeled_r2_score
+from skassess.utils.validation import labeled_mask
 
 
-class LabeledOnly(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
+class LabeledOnly(MetaEstimatorMixin, RankingScoreMixin, RegressorMixin, BaseEstimator):
     """Fit a regressor on the labeled rows, ignoring rows whose target is NaN.
 
     Semi-supervised data marks unlabeled rows with ``y = NaN``, which supervised
@@ -111,22 +112,6 @@ class LabeledOnly(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         return self.estimator_.predict(X)
-
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """R^2 of the predictions on the labeled rows (NaN targets are ignored).
-
-        Parameters
-        ----------
-        X : array-like or sequence of cells
-        y : array-like of shape (n_samples,)
-            True targets, NaN for unlabeled rows.
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        float
-        """
-        return labeled_r2_score(self, X, y, sample_weight)
 
     @property
     def n_features_in_(self) -> int:

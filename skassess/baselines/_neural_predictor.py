@@ -21,6 +21,7 @@ from skassess._torch import (
     seeded_module,
     to_cpu,
 )
+from skassess.base import RankingScoreMixin
 from skassess.nn import (
     LOSSES,
     CellBatch,
@@ -31,7 +32,7 @@ from skassess.nn import (
     mlp,
     rank_preserving_line,
 )
-from skassess.utils.validation import check_cells, check_partial_targets, labeled_r2_score
+from skassess.utils.validation import check_cells, check_partial_targets
 
 __all__ = ["NeuralPredictor"]
 
@@ -50,7 +51,7 @@ class _PredictorNetwork(nn.Module):
         return self.head(self.encoder(batch)[1]).squeeze(-1)
 
 
-class NeuralPredictor(RegressorMixin, BaseEstimator):
+class NeuralPredictor(RankingScoreMixin, RegressorMixin, BaseEstimator):
     """Supervised graph network on each architecture's own graph (Wen et al., 2019).
 
     Each cell is encoded by the directional graph isomorphism network shared
@@ -245,10 +246,6 @@ class NeuralPredictor(RegressorMixin, BaseEstimator):
         batch = CellBatch(*arrays, len(self.vocabulary_.op_names), torch.device("cpu"))
         slope, intercept = self._line
         return slope * self._scores(batch) + intercept
-
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """R^2 on the cells whose target is not NaN."""
-        return labeled_r2_score(self, X, y, sample_weight)
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "network_")

@@ -9,7 +9,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-from skassess._cell import Cell, InvalidCellError, as_cells, cells_to_arrays
+from skassess._cell import Cell, InvalidCellError, cells_to_arrays
+from skassess.utils.validation import check_cells
 
 
 class _BaseCellEncoder(TransformerMixin, BaseEstimator):
@@ -104,10 +105,9 @@ class _BaseCellEncoder(TransformerMixin, BaseEstimator):
     # -- helpers ------------------------------------------------------------------
 
     def _check_cells(self, X: Any) -> list[Cell]:
-        # The space names integer op ids; membership is not validated cell by
-        # cell (slow on whole benchmarks): _pack checks, vectorised, what the
-        # feature layout needs.
-        cells = as_cells(X, space=None if self.space is None else _OpVocabulary(self.space))
+        # Validated and pruned in their space, when it is known, as every cell
+        # estimator does; _pack checks, vectorised, what the feature layout needs.
+        cells = check_cells(X, self.space, min_cells=0)
         if not cells:
             raise ValueError(
                 f"{type(self).__name__} needs at least one cell, got an empty sequence"
@@ -163,13 +163,3 @@ class _BaseCellEncoder(TransformerMixin, BaseEstimator):
 
     def _feature_names(self) -> list[str]:
         raise NotImplementedError
-
-
-class _OpVocabulary:
-    """A space's op names, to read integer op ids, without its validation."""
-
-    def __init__(self, space: Any) -> None:
-        self.op_names = space.op_names
-
-    def validate(self, cell: Cell) -> Cell:
-        return cell

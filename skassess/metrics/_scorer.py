@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sklearn.metrics import make_scorer
@@ -14,6 +15,7 @@ from skassess.metrics._ranking import (
     spearman_rho,
     top_k_regret,
 )
+from skassess.utils.validation import labeled_r2_score
 
 __all__ = ["get_scorer", "get_scorers", "SCORERS"]
 
@@ -28,6 +30,23 @@ SCORERS = {
 }
 _ALIASES = {"top_k_regret": "neg_top_k_regret", "n_at_k": "neg_n_at_k"}
 _TAKES_K = {"precision_at_k", "neg_top_k_regret", "neg_n_at_k"}
+# Not a ranking metric: R^2 of the labeled rows, weighted if asked, for calibration.
+_R2 = "r2"
+
+
+def _without_weights(metric: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """``metric``, refusing ``sample_weight`` with a message rather than a TypeError inside."""
+
+    @functools.wraps(metric)
+    def unweighted(y_true: Any, y_pred: Any, *, sample_weight: Any = None, **kwargs: Any) -> Any:
+        if sample_weight is not None:
+            raise ValueError(
+                f"the {name!r} scorer takes no sample_weight: a ranking metric counts every "
+                "architecture once; for a weighted score use get_scorer('r2')"
+            )
+        return metric(y_true, y_pred, **kwargs)
+
+    return unweighted
 
 
 def get_scorer(name: str, **kwargs: Any):
@@ -35,16 +54,21 @@ def get_scorer(name: str, **kwargs: Any):
 
     The scorer calls ``estimator.predict(X)`` and compares with ``y``, ignoring
     rows whose ``y`` is NaN, so it works with any of scikit-learn's model
-    selection tools (``cross_val_score``, ``GridSearchCV``, ...).
+    selection tools (``cross_val_score``, ``GridSearchCV``, ...). The ranking
+    scorers count every architecture once and refuse ``sample_weight`` with a
+    ValueError; ``"r2"`` takes it.
 
     Parameters
     ----------
     name : str
-        ``"kendall_tau"``, ``"spearman_rho"``, ``"precision_at_k"``,
-        ``"neg_top_k_regret"`` or ``"neg_n_at_k"``. Greater is better for every
-        scorer: the last two return the negated regret and N@K (the names
-        ``"top_k_regret"`` and ``"n_at_k"`` are accepted as aliases and are
-        negated too).
+        ``"kendall_tau"`` (what a skassess predictor's ``score`` returns),
+        ``"spearman_rho"``, ``"precision_at_k"``, ``"neg_top_k_regret"`` or
+        ``"neg_n_at_k"``; or ``"r2"``, the coefficient of determination over
+        the labeled rows (:func:`skassess.utils.validation.labeled_r2_score`),
+        which measures calibration rather than ranking. Greater is better for
+        every scorer: ``neg_top_k_regret`` and ``neg_n_at_k`` return the negated
+        regret and N@K (the names ``"top_k_regret"`` and ``"n_at_k"`` are
+        accepted as aliases and are negated too).
     **kwargs
         Passed to the metric; ``k`` for the top-k metrics.
 
@@ -63,15 +87,17 @@ def get_scorer(name: str, **kwargs: Any):
     -2
     """
     key = _ALIASES.get(name, name)
-    if key not in SCORERS:
+    if key not in SCORERS and key != _R2:
         raise ValueError(
-            f"unknown scorer {name!r}; skassess scorers are {sorted(SCORERS)} (for "
+            f"unknown scorer {name!r}; skassess scorers are {sorted([*SCORERS, _R2])} (for "
             "scikit-learn's own, use sklearn.metrics.get_scorer)"
         )
     if kwargs and (set(kwargs) != {"k"} or key not in _TAKES_K):
         raise TypeError(f"scorer {name!r} takes no parameters {sorted(kwargs)}")
+    if key == _R2:
+        return labeled_r2_score
     metric, greater_is_better = SCORERS[key]
-    return make_scorer(metric, greater_is_better=greater_is_better, **kwargs)
+    return make_scorer(_without_weights(metric, key), greater_is_better=greater_is_better, **kwargs)
 
 
 def get_scorers(names: Iterable[str], **kwargs: Any) -> dict[str, Any]:

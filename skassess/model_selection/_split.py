@@ -18,17 +18,19 @@ from sklearn.model_selection import BaseCrossValidator, KFold, ShuffleSplit
 from sklearn.utils import indexable
 from sklearn.utils.validation import _num_samples
 
+from skassess.utils.validation import labeled_mask
+
 
 def _labeled_rows(X: Any, y: Any, splitter: str) -> tuple[int, np.ndarray]:
+    """Number of rows and the labeled ones: every output not NaN, for a 2-D ``y``."""
     if y is None:
         raise ValueError(
             f"{splitter}.split needs y, to tell labeled rows (a number) from unlabeled ones (NaN)"
         )
     X, y = indexable(X, y)
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim != 1:
-        raise ValueError(f"{splitter} needs a 1-D y, got shape {y.shape}")
-    return _num_samples(X), np.flatnonzero(~np.isnan(y))
+    if np.ndim(y) not in (1, 2):
+        raise ValueError(f"{splitter} needs a 1-D or 2-D y, got shape {np.shape(y)}")
+    return _num_samples(X), np.flatnonzero(labeled_mask(y))
 
 
 def _split_labeled(
@@ -58,7 +60,9 @@ class SemiSupervisedKFold(BaseCrossValidator):
     shuffle : bool, default=False
         Whether to shuffle the labeled rows before splitting them.
     random_state : int, RandomState instance or None, default=None
-        Controls the shuffling; only used when ``shuffle`` is True.
+        Controls the shuffling; ignored when ``shuffle`` is False (where
+        :class:`~sklearn.model_selection.KFold` raises instead, since a
+        meta-estimator such as ``StackingRegressor`` sets it on any splitter).
 
     See Also
     --------
@@ -89,8 +93,9 @@ class SemiSupervisedKFold(BaseCrossValidator):
         ----------
         X : sequence of length n_samples
             The samples (cells, or feature rows); only their number is used.
-        y : array-like of shape (n_samples,)
-            Targets, NaN for unlabeled rows. Required.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, NaN for unlabeled rows (a row is labeled when every
+            output is). Required.
         groups : None
             Ignored.
 
@@ -107,7 +112,8 @@ class SemiSupervisedKFold(BaseCrossValidator):
                 f"cannot split {len(labeled)} labeled rows (y not NaN) into "
                 f"n_splits={self.n_splits} folds"
             )
-        folds = KFold(self.n_splits, shuffle=self.shuffle, random_state=self.random_state)
+        random_state = self.random_state if self.shuffle else None
+        folds = KFold(self.n_splits, shuffle=self.shuffle, random_state=random_state)
         yield from _split_labeled(n_samples, labeled, folds.split(labeled))
 
     def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
@@ -182,8 +188,9 @@ class SemiSupervisedShuffleSplit(BaseCrossValidator):
         ----------
         X : sequence of length n_samples
             The samples (cells, or feature rows); only their number is used.
-        y : array-like of shape (n_samples,)
-            Targets, NaN for unlabeled rows. Required.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, NaN for unlabeled rows (a row is labeled when every
+            output is). Required.
         groups : None
             Ignored.
 

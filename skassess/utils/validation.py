@@ -15,28 +15,96 @@ from sklearn.metrics import r2_score
 from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils.validation import _check_sample_weight, check_array
 
-from skassess._cell import Cell, as_cells
+from skassess._cell import Cell, as_cell, cell_sequence
 
 __all__ = [
     "as_1d_float",
     "check_cells",
+    "check_not_cells",
     "check_int",
     "check_positive_int",
     "check_partial_targets",
     "check_targets",
+    "indexable_rows",
     "labeled_mask",
+    "labeled_predictions",
     "labeled_r2_score",
 ]
 
 
 def check_cells(X: Any, space: Any = None, *, min_cells: int = 1, what: str = "X") -> list[Cell]:
-    """Normalise ``X`` to a list of cells and require at least ``min_cells``."""
-    cells = as_cells(X, space)
+    """The cells of ``X``, validated and pruned when their space is known; at least ``min_cells``.
+
+    What every cell estimator does with its ``X``, in ``fit`` and ``predict``
+    alike. When the space is known (``space``, a Benchmark's, or the public
+    space whose ops the cells use), every cell is validated against it and
+    its vertices on no input -> output path are dropped, so that one
+    architecture gets one prediction however it is written
+    (:func:`skassess.spaces._inputs.prepare_cells`).
+
+    Parameters
+    ----------
+    X : sequence of cells, one-column DataFrame, (n, 1) object array or Benchmark
+        Any spelling :func:`skassess.as_cells` accepts; NAS-Bench-201
+        architecture strings when the space is NAS-Bench-201.
+    space : CellSpace, optional
+    min_cells : int, default=1
+    what : str, default="X"
+        The name of ``X`` in the error message.
+
+    Returns
+    -------
+    list of Cell
+
+    Examples
+    --------
+    >>> ops = ["input", "conv3x3-bn-relu", "maxpool3x3", "output"]
+    >>> dangling = ([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]], ops)
+    >>> check_cells([dangling])[0].n_vertices  # a NAS-Bench-101 cell, pruned
+    3
+    """
+    # The spaces use this module's integer checks: import them only when called.
+    from skassess.spaces._inputs import prepare_cells
+
+    cells = prepare_cells(X, space)
     if len(cells) < min_cells:
         raise ValueError(
             f"{what} holds {len(cells)} cell(s), but at least {min_cells} are required"
         )
     return cells
+
+
+def check_not_cells(X: Any, estimator: Any, first: str = "ArchitectureEmbedder") -> None:
+    """Raise a TypeError naming the step to put first if ``X`` holds cells.
+
+    For estimators of numeric features (embeddings, encodings), which would
+    otherwise fail deep inside with ``float() argument must be ... not 'Cell'``.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> cell = ([[0, 1], [0, 0]], ["input", "output"])
+    >>> check_not_cells([cell], Ridge())
+    Traceback (most recent call last):
+    ...
+    TypeError: Ridge takes numeric features, one row per cell, but X holds cells; put an ...
+    """
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        return
+    try:
+        items = cell_sequence(X)
+        head = next(iter(items), None)
+        if head is None or isinstance(head, int | float | np.number):
+            return
+        if not isinstance(head, str):
+            as_cell(head)
+    except Exception:  # not cells: the estimator's own validation words the error
+        return
+    name = type(estimator).__name__
+    raise TypeError(
+        f"{name} takes numeric features, one row per cell, but X holds cells; put an "
+        f"{first} first: make_pipeline({first}(), {name}())"
+    )
 
 
 def as_1d_float(y: Any, name: str) -> np.ndarray:
@@ -107,11 +175,59 @@ def labeled_mask(y: Any) -> np.ndarray:
     return ~np.isnan(y.reshape(len(y), -1)).any(axis=1)
 
 
+def labeled_predictions(
+    estimator: Any, X: Any, y: Any, sample_weight: Any = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``estimator.predict`` on the rows of ``X`` whose target is not NaN, and those targets.
+
+    What a score compares: unlabeled rows have nothing to be compared with,
+    and are not even predicted.
+
+    Parameters
+    ----------
+    estimator : fitted regressor
+    X : array-like or sequence of cells
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        True targets, NaN for unlabeled rows.
+    sample_weight : array-like of shape (n_samples,), optional
+
+    Returns
+    -------
+    y_true, y_pred : ndarray
+        The labeled rows' targets and predictions.
+    sample_weight : ndarray or None
+        The labeled rows' weights.
+    """
+    X = indexable_rows(X)
+    rows = np.flatnonzero(labeled_mask(y))
+    if rows.size == 0:
+        raise ValueError("every target is NaN; score needs labeled rows")
+    weights = None if sample_weight is None else _check_sample_weight(sample_weight, X)[rows]
+    y_pred = estimator.predict(_safe_indexing(X, rows))
+    return np.asarray(y, dtype=np.float64)[rows], np.asarray(y_pred), weights
+
+
+def indexable_rows(X: Any) -> Any:
+    """``X`` in a form that ``sklearn.utils._safe_indexing`` takes: a Benchmark as its cells.
+
+    Examples
+    --------
+    >>> indexable_rows([[0.0], [1.0]])
+    [[0.0], [1.0]]
+    """
+    cells = getattr(X, "cells", None)
+    if cells is not None and not hasattr(X, "__iter__"):
+        return cells
+    (X,) = indexable(X)
+    return X
+
+
 def labeled_r2_score(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> float:
     """R^2 of ``estimator.predict`` on the rows of ``X`` whose target is not NaN.
 
-    The ``score`` of every skassess regressor that accepts unlabeled (NaN)
-    targets: unlabeled rows have nothing to be compared with.
+    A scorer (``scorer(estimator, X, y)``), ``get_scorer("r2")`` of
+    :mod:`skassess.metrics`: the calibration of a predictor, where its
+    ``score`` is the ranking (Kendall tau).
 
     Parameters
     ----------
@@ -125,13 +241,8 @@ def labeled_r2_score(estimator: Any, X: Any, y: Any, sample_weight: Any = None) 
     -------
     float
     """
-    (X,) = indexable(X)
-    rows = np.flatnonzero(labeled_mask(y))
-    if rows.size == 0:
-        raise ValueError("every target is NaN; score needs labeled rows")
-    weights = None if sample_weight is None else _check_sample_weight(sample_weight, X)[rows]
-    y_pred = estimator.predict(_safe_indexing(X, rows))
-    return float(r2_score(np.asarray(y, dtype=np.float64)[rows], y_pred, sample_weight=weights))
+    y_true, y_pred, weights = labeled_predictions(estimator, X, y, sample_weight)
+    return float(r2_score(y_true, y_pred, sample_weight=weights))
 
 
 def check_int(
