@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,3 +174,54 @@ def test_blocks_not_run(page, block):
     reason = block.markers["skip"]
     assert reason, f"{page.name}:{block.line}: a skip marker says why"
     pytest.skip(f"{page.relative_to(ROOT).as_posix()}:{block.line} is not run: {reason}")
+
+
+def test_the_nasbench201_recipe_writes_a_table_the_loader_reads(tmp_path, monkeypatch):
+    """The recipe of the Datasets guide, run against a stand-in for the official package."""
+    from skassess.datasets import load_nasbench201
+    from skassess.spaces import NASBench201
+
+    (recipe,) = [
+        block
+        for block in python_blocks(ROOT / "docs" / "guide" / "datasets.md")
+        if "nas_201_api" in block.code
+    ]
+    space = NASBench201()
+    arch_strings = [space.arch_str(cell) for cell in space.sample(30, random_state=0)]
+    asked = set()
+
+    class StandIn:
+        """The part of ``nas_201_api.NASBench201API`` the recipe uses."""
+
+        def __init__(self, path, verbose):
+            assert path.endswith(".pth") and verbose is False
+
+        def __len__(self):
+            return len(arch_strings)
+
+        def arch(self, index):
+            return arch_strings[index]
+
+        def get_more_info(self, index, dataset, hp, is_random):
+            assert is_random is False, "the recipe keeps the mean over seeds"
+            asked.add((dataset, hp))
+            info = {"train-accuracy": 99.0, "valid-accuracy": 50.0 + index}
+            if dataset == "cifar10-valid" or hp == "200":
+                info["test-accuracy"] = 40.0 + index
+            return info
+
+    package = types.ModuleType("nas_201_api")
+    package.NASBench201API = StandIn
+    monkeypatch.setitem(sys.modules, "nas_201_api", package)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(recipe.code, f"docs/guide/datasets.md:{recipe.line}", "exec"), {})
+
+    bench = load_nasbench201(tmp_path / "nasbench201.npz")
+    assert [space.arch_str(cell) for cell in bench.cells] == arch_strings
+    assert bench.target == "cifar10_valid_val"
+    np.testing.assert_array_equal(bench.y, 50.0 + np.arange(30))
+    np.testing.assert_array_equal(bench.metrics["cifar100_test"], 40.0 + np.arange(30))
+    assert np.isnan(bench.metrics["imagenet16_test_12ep"]).all()  # a key the info lacks: NaN
+    assert asked == {
+        (d, hp) for d in ("cifar10-valid", "cifar100", "ImageNet16-120") for hp in ("200", "12")
+    }
