@@ -43,7 +43,7 @@ demo: $(VENV)/.package
 test: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q -rs
 
 docs: $(VENV)/.installed
 	$(BIN)/mkdocs build --strict

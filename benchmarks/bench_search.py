@@ -181,6 +181,9 @@ def markdown(name: str, payload: dict) -> str:
         lines += [f"Metric: {payload['metric_note']}.", ""]
     for note in payload.get("notes", []):
         lines += [f"Note: {note}", ""]
+    first = int(payload.get("settings", {}).get("first_seed", 0))
+    seeds = f"{first}-{first + payload['n_seeds'] - 1}" if payload["n_seeds"] > 1 else str(first)
+    lines += [f"Machine: {payload['machine']}; seeds {seeds}.", ""]
     lines += [
         "Median over seeds of the rank of the best architecture found "
         "(1 = the best of the space; interquartile range in brackets) after a number of "
@@ -235,8 +238,6 @@ def markdown(name: str, payload: dict) -> str:
             + " | ".join(cells)
             + f" | {summary['seconds_per_run']:.1f} |"
         )
-    for line in payload.get("targets", []):
-        lines.append(f"\n{line}")
     lines.append(f"\n![best-so-far curves](search_{name}.png)\n")
     return "\n".join(lines)
 
@@ -469,7 +470,9 @@ def main(argv=None) -> int:
         "architectures (its first queries coincide), which makes the comparison paired; on "
         "NAS-Bench-201 guided search draws over distinct architectures (canonical hash), so "
         "its first draws differ. Seconds per run were measured on a shared, busy two-core "
-        "machine: compare them only roughly.\n"
+        "machine: compare them only roughly. What is scored: the true rank, in the whole space, "
+        "of the best architecture a search has trained so far (its searched metric, looked up "
+        "in the table), median and interquartile range over seeds.\n"
     )
     sections = []
     if args.from_json:

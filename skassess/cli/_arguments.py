@@ -171,7 +171,7 @@ def add_benchmark(parser: argparse.ArgumentParser, default: str) -> None:
         type=Path,
         metavar="PATH",
         help="benchmark file, or a folder holding it (default: $SKASSESS_DATA, else "
-        "~/skassess_data, then ../shared/data)",
+        "~/skassess_data)",
     )
     parser.add_argument(
         "--metric",

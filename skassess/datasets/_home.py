@@ -73,7 +73,7 @@ def find_data_file(
         )
     raise FileNotFoundError(
         f"{what}: no path given and none of {', '.join(file_names)} is in {looked} (the "
-        f"data folder is ${DATA_HOME_VARIABLE}, else ~/skassess_data, then ../shared/data). "
+        f"data folder is ${DATA_HOME_VARIABLE}, else ~/skassess_data). "
         f"Pass path=... (the file or its folder) or put the file there. {where_to_get}"
     )
 

@@ -6,8 +6,8 @@
   parsed without TensorFlow (:mod:`skassess.datasets.nasbench101_tfrecord`),
   then cached as a compact ``.npz`` so that later loads take seconds;
 * that cache format itself, which :func:`convert_nasbench101` also writes;
-* a single-run table such as the project's shared ``nasbench101.npz`` (arrays
-  ``hashes, adjacency, ops, op_names, num_vertices, test_acc, val_acc, ...``).
+* a single-run table (a ``.npz`` with the arrays ``hashes, adjacency, ops,
+  op_names, num_vertices, test_acc, val_acc, ...``: one training run per cell).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ CACHE_FORMAT = "skassess-nasbench101-runs"
 CACHE_VERSION = 1
 CACHE_SUFFIX = ".skassess.npz"
 
-# Names of the shared single-run table's arrays -> metric names of the official API.
+# Names of a single-run table's arrays -> metric names of the official API.
 _TABLE_METRICS = {
     "test_acc": "test_accuracy",
     "val_acc": "validation_accuracy",
@@ -120,9 +120,10 @@ def load_nasbench101(
         ``validation_accuracy`` (``val_acc``, NaN where missing),
         ``validation_accuracy_4ep/12ep/36ep`` (``val_acc_e4/e12/e36``),
         ``training_time``, ``trainable_parameters`` (``params``) and ``flops``
-        (``flops_thop``), and no runs. In the project's shared table,
-        ``test_accuracy`` is ONE run rather than a mean of three, and the
-        validation metrics exist for 20,001 cells only.
+        (``flops_thop``), and no runs. In such a table ``test_accuracy`` is
+        typically ONE run rather than a mean of three (two runs of the same
+        cells agree at Kendall tau about 0.86), and the validation metrics may
+        exist for some cells only (20,001 in the table the benchmarks use).
 
     Raises
     ------

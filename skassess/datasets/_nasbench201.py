@@ -16,8 +16,9 @@ NAME = "NAS-Bench-201"
 FILE_NAMES = ("nasbench201.npz",)
 WHERE_TO_GET = (
     "skassess reads a table of the NAS-Bench-201 v1_1 results (arrays index, arch_str "
-    "and one float array per metric); see https://github.com/D-X-Y/NAS-Bench-201 for "
-    "the release."
+    "and one float array per metric), written once from the official release "
+    "(https://github.com/D-X-Y/NAS-Bench-201) by the recipe of the Datasets guide, "
+    "'NAS-Bench-201 from the official release'."
 )
 TARGET = "cifar10_valid_val"
 _NOT_METRICS = ("index", "arch_str", "ops", "op_names")
@@ -37,8 +38,8 @@ def load_nasbench201(path: str | os.PathLike | None = None) -> Benchmark:
     Returns
     -------
     Benchmark
-        Cells in the order of the table (official index order for the shared
-        file), built from the architecture strings with
+        Cells in the order of the table (official index order for a
+        table written by the recipe of the Datasets guide), built from the architecture strings with
         :meth:`skassess.spaces.NASBench201.cell_from_arch_str`. Metrics: every
         one-dimensional float array of the file under its own name, e.g.
         ``cifar10_valid_val``, ``cifar100_test``, ``imagenet16_test`` (accuracy
