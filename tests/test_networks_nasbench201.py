@@ -1,5 +1,6 @@
 """The PyTorch NAS-Bench-201 network against the benchmark's published parameter counts."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -95,3 +96,13 @@ def test_invalid_cells_are_refused():
         NASBench201Network((LAYOUT, ["input", *ALL_CONV3X3[:5], "conv5x5", "output"]))
     with pytest.raises(InvalidCellError, match="3 nodes"):
         NASBench201Network("|nor_conv_3x3~0|")
+
+
+def test_network_counts_what_the_space_counts():
+    space = NASBench201()
+    rng = np.random.RandomState(0)
+    ops = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+    cells = [space.cell_from_edge_ops(rng.choice(ops, 6).tolist()) for _ in range(5)]
+    networks = [NASBench201Network(cell) for cell in cells]
+    counts = [sum(p.numel() for p in net.parameters() if p.requires_grad) for net in networks]
+    assert counts == space.trainable_parameters(cells).tolist()

@@ -37,7 +37,7 @@ from skassess.nn import (
     train_epochs,
     training_loss,
 )
-from skassess.spaces import NASBench101, NASBench201
+from skassess.spaces._inputs import infer_space
 from skassess.utils.validation import check_cells, check_targets
 
 __all__ = ["ArchitectureEmbedder"]
@@ -320,7 +320,7 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         """``auxiliary``, with ``"auto"`` resolved for these cells."""
         if not isinstance(self.auxiliary, str):
             return self.auxiliary
-        space = self.space if self.space is not None else _infer_space(cells)
+        space = self.space if self.space is not None else infer_space(cells)
         if callable(getattr(space, "trainable_parameters", None)):
             return ParameterCountEncoder(space, log=True)
         return None
@@ -423,12 +423,3 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "encoder_")
-
-
-def _infer_space(cells: list) -> Any:
-    """The public space that counts parameters whose ops the cells use, if any."""
-    ops = {op for cell in cells for op in cell.ops[1:-1]}
-    for space in (NASBench101(), NASBench201()):
-        if ops and ops.issubset(space.ops):
-            return space
-    return None

@@ -1,6 +1,6 @@
 """A batched graph auto-encoder over cells, on padded dense tensors.
 
-Every cell of a batch is padded to ``V`` vertices (:func:`skassess.cells_to_arrays`),
+Every cell of a batch is padded to ``V`` vertices (``skassess._cell.cells_to_arrays``),
 so a batch is an adjacency tensor ``A`` of shape ``(n, V, V)``, a one-hot op tensor
 ``X`` of shape ``(n, V, n_ops)`` and a vertex mask ``(n, V)``. With ``V <= 8`` the
 message passing is a pair of batched matrix products (``A^T H`` sums a vertex's

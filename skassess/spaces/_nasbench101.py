@@ -39,7 +39,7 @@ class NASBench101(CellSpace):
         ``("conv1x1-bn-relu", "conv3x3-bn-relu", "maxpool3x3")``.
     op_names : tuple of str
         ``("input", *ops, "output")``: op id 0 is the input, 4 the output, as in
-        the shared ``nasbench101.npz`` table.
+        the ``nasbench101.npz`` table of :func:`skassess.datasets.load_nasbench101`.
     max_vertices : int
         7.
     max_edges : int
@@ -81,7 +81,7 @@ class NASBench101(CellSpace):
         between stacks, global pooling and a 10-class dense layer, with each
         vertex's channels set as the official model builder sets them (see
         :mod:`skassess.spaces._parameters`). It equals the benchmark's
-        ``trainable_parameters`` (the shared table's ``params``) for all
+        ``trainable_parameters`` (the ``params`` of its table) for all
         423,624 cells of the space, vectorised: the whole space takes a few
         seconds.
 
