@@ -139,6 +139,9 @@ class ArchitectureEmbedder(TransformerMixin, BaseEstimator):
         The trained encoder (torch module, on the CPU).
     decoder_ : CellDecoder
         The trained decoder (torch module, on the CPU).
+    auxiliary_ : transformer or None
+        The fitted clone of the auxiliary features' encoder (``"auto"``
+        resolved), or None when there was none.
     n_iter_ : int
         Epochs run.
     loss_curve_ : list of float
