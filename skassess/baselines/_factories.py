@@ -248,10 +248,14 @@ def make_two_stage_predictor(space: Any = None, *, random_state: Any = None) -> 
     them jointly.
 
     The embedder also learns the path encoding of every cell
-    (``auxiliary=PathEncoder()``), a feature known without training: on
-    NAS-Bench-101 it lifts the pipeline's Kendall tau at 1,000 labels from
-    0.752 to 0.758 and at 100 labels (seed 0) from 0.612 to 0.622, where it
-    does not help the assessor (``benchmarks/results/bench_pool.md``).
+    (``auxiliary=PathEncoder()``), a feature known without training. With it
+    and the embedder's per-label ranking weight, the pipeline ranks at Kendall
+    tau 0.609 / 0.756 on NAS-Bench-101 (100 / 1,000 labels), 0.648 on
+    NAS-Bench-201 and 0.284 on NAS-Bench-Graph (3 seeds each,
+    ``benchmarks/results/bench_assessor.md``), against 0.604 / 0.743, 0.670
+    and 0.248 before both, and 0.752 at 1,000 NAS-Bench-101 labels with the
+    ranking weight alone. It does not help the assessor
+    (``benchmarks/results/bench_pool.md``).
 
     Parameters
     ----------
