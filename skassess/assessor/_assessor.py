@@ -34,9 +34,9 @@ cells, which keeps the order.
 On the held-out cells of ``benchmarks/bench_assessor.py`` (NAS-Bench-101,
 20,000 test cells, pool of 10,000, seeds 0-2) the defaults rank at Kendall tau
 0.624 / 0.777 with 100 / 1,000 labels, against 0.609 / 0.756 for the two-stage
-pipeline (``make_two_stage_predictor``), 0.588 / 0.758 for the NeuralPredictor and 0.394 / 0.585 for the E2EPP
-random forest; see ``benchmarks/results/bench_assessor.md`` for NAS-Bench-201
-and NAS-Bench-Graph.
+pipeline (``make_two_stage_predictor``), 0.588 / 0.758 for the NeuralPredictor
+and 0.394 / 0.585 for the E2EPP random forest; see
+``benchmarks/results/bench_assessor.md`` for NAS-Bench-201 and NAS-Bench-Graph.
 """
 
 from __future__ import annotations
